@@ -1,0 +1,1 @@
+"""One repository per domain; SQL lives here and nowhere else."""

@@ -1,0 +1,113 @@
+"""Storage on each backend: migrations, the UTC type, inbox and outbox semantics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select
+
+from storage.db import Database
+from storage.models import InboxStatus, OutboxEvent, OutboxStatus, Role
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url)
+    await database.upgrade()
+    yield database
+    await database.dispose()
+
+
+async def test_upgrade_brings_an_empty_database_to_head(db_url: str) -> None:
+    database = Database(db_url)
+    try:
+        assert await database.current_revision() is None
+        await database.upgrade()
+        assert await database.current_revision() == Database.head_revision()
+        async with database.engine.connect() as conn:
+            tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+        assert {"rooms", "members", "inbox", "outbox", "bot_state", "audit_log"} <= tables
+        # Upgrading again is a no-op.
+        await database.upgrade()
+        assert await database.current_revision() == Database.head_revision()
+    finally:
+        await database.dispose()
+
+
+async def test_datetimes_come_back_aware_utc(db: Database) -> None:
+    paris = timezone(timedelta(hours=1))
+    local = datetime(2026, 11, 27, 10, 0, tzinfo=paris)
+    async with db.unit_of_work() as uow:
+        await uow.state.set("probe", "x", now=local)
+        await uow.audit.record(actor="@a:x", action="probe", now=local)
+    async with db.unit_of_work() as uow:
+        [entry] = await uow.audit.latest()
+    assert entry.at == NOW
+    assert entry.at.tzinfo is not None
+    assert entry.at.utcoffset() == timedelta(0)
+
+
+async def test_naive_datetimes_are_refused(db: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        async with db.unit_of_work() as uow:
+            await uow.audit.record(actor="@a:x", action="probe", now=datetime(2026, 1, 1))
+
+
+async def test_inbox_keeps_one_row_per_event_id(db: Database) -> None:
+    fields = {
+        "room_id": "!r",
+        "sender": "@a:x",
+        "event_type": "m.room.message",
+        "content": {"body": "!aide", "msgtype": "m.text"},
+        "origin_ts": NOW,
+        "now": NOW,
+    }
+    async with db.unit_of_work() as uow:
+        assert await uow.inbox.add(event_id="$1", **fields) is True
+        assert await uow.inbox.add(event_id="$1", **fields) is False
+        assert await uow.inbox.add(event_id="$2", **fields) is True
+    async with db.unit_of_work() as uow:
+        pending = await uow.inbox.pending()
+        assert [r.event_id for r in pending] == ["$1", "$2"]
+        assert pending[0].content == {"body": "!aide", "msgtype": "m.text"}
+        await uow.inbox.mark(pending[0].id, InboxStatus.DONE, now=NOW)
+    async with db.unit_of_work() as uow:
+        assert [r.event_id for r in await uow.inbox.pending()] == ["$2"]
+        assert await uow.inbox.count(InboxStatus.DONE) == 1
+
+
+async def test_outbox_txn_id_is_fixed_at_write(db: Database) -> None:
+    async with db.unit_of_work() as uow:
+        row = await uow.outbox.add(room_id="!r", event_type="m.room.message", content={}, now=NOW)
+        txn = row.txn_id
+    async with db.unit_of_work() as uow:
+        [due] = await uow.outbox.due(NOW)
+        assert due.txn_id == txn
+        later = NOW + timedelta(seconds=4)
+        await uow.outbox.mark_retry(due.id, attempts=1, next_attempt_at=later, error="timeout")
+    async with db.unit_of_work() as uow:
+        assert await uow.outbox.due(NOW) == []
+        [again] = await uow.outbox.due(NOW + timedelta(seconds=5))
+        assert again.txn_id == txn
+        assert again.attempts == 1
+        await uow.outbox.mark_sent(again.id, event_id="$x", now=NOW)
+    async with db.unit_of_work() as uow:
+        stored = (await uow.session.scalars(select(OutboxEvent))).one()
+        assert stored.status == OutboxStatus.SENT
+        assert stored.event_id == "$x"
+
+
+async def test_rollback_leaves_nothing(db: Database) -> None:
+    async def failing_handler() -> None:
+        async with db.unit_of_work() as uow:
+            await uow.members.set_role("@b:x", Role.MODERATOR, now=NOW)
+            raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
+    async with db.unit_of_work() as uow:
+        assert await uow.members.role_of("@b:x") == Role.MEMBER
