@@ -1,0 +1,110 @@
+"""The `passerelle` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.clock import SteppableClock
+from bot.config import ConfigError, Settings, load_settings
+from bot.services import package_version
+from storage.db import Database
+
+
+def _iso_datetime(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date and time: {text!r}") from exc
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="passerelle", description="A Matrix bot that keeps a working group's memory."
+    )
+    top.add_argument("--version", action="version", version=f"passerelle {package_version()}")
+    top.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    console = sub.add_parser("console", help="talk to the bot on stdin/stdout")
+    console.add_argument("--config", type=Path, help="YAML config file (optional)")
+    console.add_argument("--db", help="database URL (default: the config's, or passerelle.db)")
+    console.add_argument("--as", dest="user", default=None, help="speak as this user id")
+    console.add_argument("--locale", choices=("fr", "en"), help="language of the room")
+    console.add_argument(
+        "--now", type=_iso_datetime, help="freeze the clock at this ISO 8601 instant"
+    )
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="bring the schema to the latest version")
+    upgrade.add_argument("--config", type=Path)
+    upgrade.add_argument("--db", help="database URL")
+    return top
+
+
+def _settings(config: Path | None, db: str | None) -> Settings:
+    settings = load_settings(config)
+    if db:
+        settings = settings.model_copy(
+            update={"database": settings.database.model_copy(update={"url": db})}
+        )
+    return settings
+
+
+async def _console(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.console import DEFAULT_USER, Console
+
+    user = args.user or DEFAULT_USER
+    if not settings.admins:
+        # With no administrators configured, whoever runs the console is one.
+        settings = settings.model_copy(update={"admins": [user]})
+    now = args.now
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=ZoneInfo(settings.timezone))
+    console = Console(settings, clock=SteppableClock(now), user=user, locale=args.locale)
+    await console.run()
+
+
+async def _upgrade(settings: Settings) -> None:
+    db = Database(settings.database.url)
+    try:
+        await db.upgrade()
+        print(f"database at revision {await db.current_revision()}")
+    finally:
+        await db.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = _settings(getattr(args, "config", None), getattr(args, "db", None))
+    except ConfigError as exc:
+        print("passerelle: the configuration has problems:", file=sys.stderr)
+        for line in exc.problems:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "console":
+            asyncio.run(_console(args, settings))
+        elif args.command == "db":
+            asyncio.run(_upgrade(settings))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Sends what handlers queued, once: the transaction id was fixed when the row was written."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from bot.services import Services
+from bot.transport import SendError, Transport
+from storage.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try: 1, 2, 4 … up to 30."""
+    return min(MAX_BACKOFF, float(2 ** max(0, attempts - 1)))
+
+
+class OutboxSender:
+    def __init__(self, services: Services, transport: Transport) -> None:
+        self.services = services
+        self.transport = transport
+
+    async def flush(self) -> int:
+        """Send every row that is due; returns how many were sent."""
+        sent = 0
+        while True:
+            now = self.services.clock.now()
+            async with self.services.db.unit_of_work() as uow:
+                rows = await uow.outbox.due(now)
+            if not rows:
+                return sent
+            for row in rows:
+                if not await self.send_one(row):
+                    return sent  # the server is struggling: stop this pass
+                sent += 1
+
+    async def send_one(self, row: OutboxEvent) -> bool:
+        try:
+            event_id = await self.transport.send(
+                row.room_id, row.event_type, row.content, row.txn_id
+            )
+        except SendError as exc:
+            await self._failed(row, exc, self.services.clock.now())
+            return False
+        async with self.services.db.unit_of_work() as uow:
+            await uow.outbox.mark_sent(row.id, event_id=event_id, now=self.services.clock.now())
+        return True
+
+    async def _failed(self, row: OutboxEvent, exc: SendError, now: datetime) -> None:
+        async with self.services.db.unit_of_work() as uow:
+            if exc.permanent:
+                logger.error("outbox %s to %s refused: %s", row.txn_id, row.room_id, exc)
+                await uow.outbox.mark_failed(row.id, error=str(exc))
+                return
+            attempts = row.attempts + 1
+            delay = exc.retry_after if exc.retry_after is not None else backoff(attempts)
+            logger.warning("outbox %s: %s; retry in %.1fs", row.txn_id, exc, delay)
+            await uow.outbox.mark_retry(
+                row.id,
+                attempts=attempts,
+                next_attempt_at=now + timedelta(seconds=delay),
+                error=str(exc),
+            )
+
+    async def next_attempt(self) -> datetime | None:
+        async with self.services.db.unit_of_work() as uow:
+            return await uow.outbox.next_attempt()

@@ -1,0 +1,56 @@
+"""Everything a running bot shares, built once at start-up and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+from bot.clock import Clock
+from bot.config import Settings
+from commands.i18n import Catalog
+from commands.registry import Registry
+from storage.db import Database
+from storage.models import Role
+from storage.uow import UnitOfWork
+
+
+def package_version() -> str:
+    try:
+        return version("passerelle")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """A room's settings as commands see them (stored row, else configured defaults)."""
+
+    room_id: str
+    locale: str
+    timezone: str
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    catalog: Catalog
+    registry: Registry
+    clock: Clock
+
+    @property
+    def version(self) -> str:
+        return package_version()
+
+    async def room(self, uow: UnitOfWork, room_id: str) -> RoomView:
+        row = await uow.rooms.get(room_id)
+        if row is not None:
+            return RoomView(room_id, row.locale, row.timezone)
+        configured = self.settings.room(room_id)
+        return RoomView(room_id, configured.locale, configured.timezone)
+
+    async def role_of(self, uow: UnitOfWork, user_id: str) -> Role:
+        """Configured admins are always admins; everyone else has their stored role."""
+        if user_id in self.settings.admins:
+            return Role.ADMIN
+        return await uow.members.role_of(user_id)

@@ -1,0 +1,184 @@
+"""Typed arguments: each turns one token into a value or raises an ArgError for the user."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from commands.errors import ArgError
+from commands.text import USER_ID, fold
+from commands.timeparse import parse_datetime, parse_duration
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    """What parsing may depend on: the room's language and time zone, and the clock's now."""
+
+    now: datetime
+    timezone: str
+    locale: str
+    prefix: str = "!"
+
+
+class ArgType(ABC, Generic[T]):
+    """Base of argument types. `metavar` is a catalog key under `arg.`."""
+
+    metavar = "value"
+
+    @abstractmethod
+    def parse(self, raw: str, pctx: ParseContext) -> T:
+        """The value of `raw`, or an ArgError naming what is wrong with it."""
+
+
+class Word(ArgType[str]):
+    """One word, or a "quoted string" (the tokenizer already unquoted it)."""
+
+    metavar = "word"
+
+    def __init__(self, max_length: int = 200, metavar: str | None = None) -> None:
+        self.max_length = max_length
+        if metavar:
+            self.metavar = metavar
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        if not raw:
+            raise ArgError("core.arg.empty")
+        if len(raw) > self.max_length:
+            raise ArgError("core.arg.too_long", limit=self.max_length)
+        return raw
+
+
+class Text(Word):
+    """Free text: the rest of the line when declared `rest=True`."""
+
+    metavar = "text"
+
+    def __init__(self, max_length: int = 4000, metavar: str | None = None) -> None:
+        super().__init__(max_length, metavar)
+
+
+class Integer(ArgType[int]):
+    metavar = "number"
+
+    def __init__(self, minimum: int | None = None, maximum: int | None = None) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def parse(self, raw: str, pctx: ParseContext) -> int:
+        text = raw.lstrip("#")
+        if not re.fullmatch(r"[+-]?\d{1,12}", text):
+            raise ArgError("core.arg.not_integer", value=raw)
+        value = int(text)
+        if (self.minimum is not None and value < self.minimum) or (
+            self.maximum is not None and value > self.maximum
+        ):
+            raise ArgError("core.arg.out_of_range", value=value, min=self.minimum, max=self.maximum)
+        return value
+
+
+class User(ArgType[str]):
+    """A Matrix user id: typed as @user:server, or a pill (already turned into its id)."""
+
+    metavar = "user"
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        text = raw.strip().rstrip(",;:")
+        if USER_ID.fullmatch(text):
+            return text
+        raise ArgError("core.arg.not_user", value=raw)
+
+
+class When(ArgType[datetime]):
+    """A date and time in natural language, in the room's language and time zone."""
+
+    metavar = "date"
+
+    def parse(self, raw: str, pctx: ParseContext) -> datetime:
+        when = parse_datetime(raw, now=pctx.now, tz=pctx.timezone, locale=pctx.locale)
+        if when is None:
+            raise ArgError("core.arg.not_date", value=raw)
+        return when
+
+
+class Duration(ArgType[timedelta]):
+    metavar = "duration"
+
+    def parse(self, raw: str, pctx: ParseContext) -> timedelta:
+        delta = parse_duration(raw, locale=pctx.locale)
+        if delta is None:
+            raise ArgError("core.arg.not_duration", value=raw)
+        return delta
+
+
+class Choice(ArgType[str]):
+    """One of fixed values, typed as the value itself or one of its aliases.
+
+    `label` is a catalog prefix: value `v` is shown to users as `{label}.{v}`.
+    """
+
+    metavar = "choice"
+
+    def __init__(
+        self,
+        values: Sequence[str],
+        aliases: dict[str, str] | None = None,
+        *,
+        label: str | None = None,
+        metavar: str | None = None,
+    ) -> None:
+        self.values = tuple(values)
+        self.aliases = {fold(k): v for k, v in (aliases or {}).items()}
+        self.label = label
+        if metavar:
+            self.metavar = metavar
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        folded = fold(raw)
+        for value in self.values:
+            if fold(value) == folded:
+                return value
+        if folded in self.aliases:
+            return self.aliases[folded]
+        raise ArgError("core.arg.not_choice", value=raw, choices=self.values, label=self.label)
+
+
+class TimeZone(ArgType[str]):
+    metavar = "timezone"
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ArgError("core.arg.not_timezone", value=raw) from exc
+        return raw
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A positional argument. `rest=True` takes the remaining words as one text."""
+
+    name: str
+    type: ArgType[Any] = field(default_factory=Word)
+    required: bool = True
+    rest: bool = False
+
+
+@dataclass(frozen=True)
+class Opt:
+    """A key=value option; `fr` is the key's French spelling, both are accepted."""
+
+    name: str
+    type: ArgType[Any] = field(default_factory=Word)
+    fr: str | None = None
+
+    def spellings(self) -> tuple[str, ...]:
+        return (self.name, self.fr) if self.fr else (self.name,)
+
+    def key_for(self, locale: str) -> str:
+        return self.fr if locale == "fr" and self.fr else self.name

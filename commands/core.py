@@ -1,0 +1,186 @@
+"""The bot's own commands: help, about, settings, roles, whoami."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from commands.args import Arg, Choice, Opt, TimeZone, User, Word
+from commands.errors import CommandError
+from commands.registry import Args, Command, Group, Router
+from commands.text import fold
+from commands.usage import usage_lines
+from storage.models import Role
+
+router = Router("core")
+
+ROLE_NAMES = {
+    "membre": "member",
+    "moderateur": "moderator",
+    "modo": "moderator",
+    "administrateur": "admin",
+    "administrator": "admin",
+}
+LOCALE = Choice(
+    ("fr", "en"),
+    aliases={"francais": "fr", "french": "fr", "anglais": "en", "english": "en"},
+    label="locale",
+    metavar="locale",
+)
+ROLE = Choice(("member", "moderator", "admin"), aliases=ROLE_NAMES, label="role", metavar="role")
+
+
+def _visible(entry: Command | Group, role: Role) -> bool:
+    return entry.role <= role
+
+
+@router.command(
+    "help",
+    fr="aide",
+    args=[
+        Arg("command", Word(metavar="command"), required=False),
+        Arg("sub", Word(metavar="subcommand"), required=False),
+    ],
+)
+async def help_(ctx: Context, args: Args) -> None:
+    """List the commands the sender may use, or explain one of them."""
+    registry = ctx.services.registry
+    role = await ctx.role_of(ctx.sender)
+    if args["command"] is None:
+        domains = []
+        for domain in registry.domains:
+            entries = [e for e in registry.top_level() if e.domain == domain and _visible(e, role)]
+            if entries:
+                domains.append(
+                    {
+                        "domain": domain,
+                        "commands": [
+                            {"name": e.local_name(ctx.room.locale), "key": _help_key(e)}
+                            for e in sorted(entries, key=lambda e: e.local_name(ctx.room.locale))
+                        ],
+                    }
+                )
+        await ctx.reply("core.help.index", domains=domains, prefix=ctx.prefix)
+        return
+    entry: Command | Group | None = registry.lookup(args["command"].removeprefix(ctx.prefix))
+    if entry is None:
+        raise CommandError(
+            "core.error.unknown_command",
+            name=args["command"],
+            suggestions=list(
+                dict.fromkeys(
+                    registry.entries[s].local_name(ctx.room.locale)
+                    for s in registry.suggestions(args["command"])
+                )
+            ),
+        )
+    if isinstance(entry, Group) and args["sub"] is not None:
+        sub = entry.subcommands.get(fold(args["sub"]))
+        if sub is None:
+            raise CommandError(
+                "core.error.unknown_subcommand",
+                usage=entry,
+                group=entry.local_name(ctx.room.locale),
+                name=args["sub"],
+                suggestions=[],
+            )
+        entry = sub
+    await ctx.reply(
+        "core.help.command",
+        name=_invocation(entry, ctx.room.locale, ctx.prefix),
+        key=_help_key(entry),
+        usage=usage_lines(entry, ctx.t, ctx.prefix),
+        role=entry.role.key,
+        allowed=_visible(entry, role),
+        subcommands=[
+            {"usage": usage_lines(c, ctx.t, ctx.prefix)[0], "key": c.help_key}
+            for c in entry.commands()
+        ]
+        if isinstance(entry, Group)
+        else [],
+    )
+
+
+def _invocation(entry: Command | Group, locale: str, prefix: str) -> str:
+    if isinstance(entry, Group):
+        return f"{prefix}{entry.local_name(locale)}"
+    return entry.invocation(locale, prefix)
+
+
+def _help_key(entry: Command | Group) -> str:
+    return f"cmd.{entry.name}" if isinstance(entry, Group) else entry.help_key
+
+
+@router.command("about", fr="apropos", aliases=("à-propos", "a-propos"))
+async def about(ctx: Context, args: Args) -> None:
+    """Version, this room's settings and the kind of database."""
+    await ctx.reply(
+        "core.about",
+        version=ctx.services.version,
+        room=ctx.room,
+        database=ctx.services.db.kind,
+        prefix=ctx.prefix,
+    )
+
+
+@router.command(
+    "settings",
+    fr="reglages",
+    aliases=("réglages", "parametres", "paramètres"),
+    options=[Opt("locale", LOCALE, fr="langue"), Opt("timezone", TimeZone(), fr="fuseau")],
+    role=Role.MODERATOR,
+)
+async def settings(ctx: Context, args: Args) -> None:
+    """Show or change the room's language and time zone."""
+    locale = args["locale"] or ctx.room.locale
+    timezone = args["timezone"] or ctx.room.timezone
+    if args["locale"] is None and args["timezone"] is None:
+        await ctx.reply("core.settings.show", room=ctx.room)
+        return
+    before = {"locale": ctx.room.locale, "timezone": ctx.room.timezone}
+    await ctx.uow.rooms.save(ctx.room.room_id, locale=locale, timezone=timezone, now=ctx.now)
+    await ctx.audit("room.settings", before=before, after={"locale": locale, "timezone": timezone})
+    # Answer in the language the room has now chosen.
+    ctx.t = ctx.services.catalog.for_locale(locale)
+    await ctx.reply("core.settings.changed", locale=locale, timezone=timezone)
+
+
+@router.command(
+    "role",
+    fr="role",
+    aliases=("rôle",),
+    args=[
+        Arg("user", User()),
+        Arg("role", ROLE, required=False),
+    ],
+    role=Role.ADMIN,
+)
+async def role(ctx: Context, args: Args) -> None:
+    """Show or set a member's role (member, moderator, admin)."""
+    user: str = args["user"]
+    current = await ctx.role_of(user)
+    if args["role"] is None:
+        await ctx.reply("core.role.show", user=user, role=current.key)
+        return
+    wanted = Role.from_name(args["role"])
+    if user in ctx.settings.admins and wanted != Role.ADMIN:
+        raise CommandError("core.role.configured_admin", user=user)
+    if user == ctx.sender and wanted < current:
+        raise CommandError("core.role.not_self", role=current.key)
+    if wanted == current:
+        await ctx.reply("core.role.unchanged", user=user, role=current.key)
+        return
+    await ctx.uow.members.set_role(user, wanted, now=ctx.now)
+    await ctx.audit("member.role", user=user, before=current.key, after=wanted.key)
+    await ctx.reply("core.role.changed", user=user, role=wanted.key, before=current.key)
+
+
+@router.command("whoami", fr="quisuisje", aliases=("qui-suis-je", "moi"))
+async def whoami(ctx: Context, args: Args) -> None:
+    """Who the bot thinks you are, and your role here."""
+    role = await ctx.role_of(ctx.sender)
+    await ctx.reply(
+        "core.whoami",
+        user=ctx.sender,
+        role=role.key,
+        configured=ctx.sender in ctx.settings.admins,
+        room=ctx.room,
+    )

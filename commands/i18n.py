@@ -1,0 +1,143 @@
+"""The message catalog: every user-visible string, in French and English.
+
+Messages are Jinja2 templates kept in `commands/messages/*.yaml`, each key holding an
+`fr` and an `en` text. A template renders once, from data, to HTML (autoescaped); the
+plain body is derived from that same HTML, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template
+from markupsafe import Markup
+
+LOCALES = ("fr", "en")
+MESSAGES = Path(__file__).parent / "messages"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One message, as Matrix wants it: a plain body and its HTML form."""
+
+    plain: str
+    html: str
+
+
+def _defuse(value: Any) -> Any:
+    """Keep user text from pinging the whole room through the bot."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return value.replace("@room", "@\u2060room")
+    return value
+
+
+class _PlainText(HTMLParser):
+    """HTML (as our templates write it) to the plain text body."""
+
+    BLOCK = frozenset({"p", "div", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.parts.append("\n")
+        elif tag == "li":
+            self.parts.append("\n• ")
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self.parts).split("\n"))
+        return "\n".join(line for line in lines if line)
+
+
+def html_to_plain(html: str) -> str:
+    parser = _PlainText()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+class Catalog:
+    """All messages of the bot; load once at start-up and share."""
+
+    def __init__(self, messages: dict[str, dict[str, str]]) -> None:
+        self.messages = messages
+        self.env = Environment(autoescape=True, finalize=_defuse, undefined=StrictUndefined)
+        self.env.filters["when"] = _format_when
+        self._compiled: dict[tuple[str, str], Template] = {}
+
+    @classmethod
+    def load(cls, folder: Path = MESSAGES) -> Catalog:
+        messages: dict[str, dict[str, str]] = {}
+        for path in sorted(folder.glob("*.yaml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for key, texts in data.items():
+                if key in messages:
+                    raise ValueError(f"{path.name}: message {key!r} defined twice")
+                messages[key] = texts
+        return cls(messages)
+
+    def has(self, key: str) -> bool:
+        return key in self.messages
+
+    def template(self, locale: str, key: str) -> Template:
+        cached = self._compiled.get((locale, key))
+        if cached is None:
+            try:
+                source = self.messages[key][locale]
+            except KeyError as exc:
+                raise KeyError(f"message {key!r} has no {locale!r} text") from exc
+            cached = self._compiled[(locale, key)] = self.env.from_string(source)
+        return cached
+
+    def render(self, locale: str, key: str, /, **data: Any) -> Rendered:
+        html = self.template(locale, key).render(
+            {"locale": locale, **data, "t": Translator(self, locale)}
+        )
+        html = html.strip()
+        return Rendered(html_to_plain(html), html)
+
+    def for_locale(self, locale: str) -> Translator:
+        return Translator(self, locale)
+
+
+class Translator:
+    """The catalog seen in one language."""
+
+    def __init__(self, catalog: Catalog, locale: str) -> None:
+        self.catalog = catalog
+        self.locale = locale
+
+    def __call__(self, key: str, /, **data: Any) -> Rendered:
+        return self.catalog.render(self.locale, key, **data)
+
+    def text(self, key: str, /, **data: Any) -> str:
+        """A short plain string (a label, a name), for use inside other messages."""
+        return self(key, **data).plain
+
+    def has(self, key: str) -> bool:
+        return self.catalog.has(key)
+
+
+def _format_when(value: datetime, timezone: str, locale: str) -> str:
+    """A datetime as the room reads it: its time zone, its habits."""
+    local = value.astimezone(ZoneInfo(timezone))
+    if locale == "fr":
+        return local.strftime("%d/%m/%Y %H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")

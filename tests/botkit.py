@@ -1,0 +1,141 @@
+"""Drive the bot as a user would, through a fake transport and a fake clock."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.app import Bot
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.outbox import OutboxSender
+from bot.transport import IncomingEvent, SendError
+
+ROOM = "!groupe"
+ALICE = "@alice:fablab.test"  # admin by configuration
+BOB = "@bob:fablab.test"
+CAROL = "@carol:fablab.test"
+
+
+@dataclass
+class Sent:
+    room_id: str
+    event_type: str
+    content: dict[str, Any]
+    txn_id: str
+    event_id: str
+
+    @property
+    def body(self) -> str:
+        return str(self.content.get("body", ""))
+
+    @property
+    def html(self) -> str:
+        return str(self.content.get("formatted_body", ""))
+
+
+@dataclass
+class FakeTransport:
+    """Records what the bot sends; `fail_next` makes the next sends raise."""
+
+    sent: list[Sent] = field(default_factory=list)
+    failures: list[SendError] = field(default_factory=list)
+    seen_txn: dict[str, str] = field(default_factory=dict)
+
+    async def send(
+        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+    ) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        if txn_id in self.seen_txn:  # like Synapse: same txn id, same event, no new message
+            return self.seen_txn[txn_id]
+        event_id = f"$sent{len(self.sent)}"
+        self.seen_txn[txn_id] = event_id
+        self.sent.append(Sent(room_id, event_type, content, txn_id, event_id))
+        return event_id
+
+
+class TestBot:
+    """A bot on a real database (SQLite file or PostgreSQL), fake transport, fake clock."""
+
+    __test__ = False
+
+    def __init__(self, settings: Settings, clock: FakeClock) -> None:
+        self.clock = clock
+        self.bot = Bot(settings, clock=clock)
+        self.transport = FakeTransport()
+        self.sender: OutboxSender = self.bot.sender(self.transport)
+        self._ids = itertools.count(1)
+
+    @property
+    def services(self) -> Any:
+        return self.bot.services
+
+    @property
+    def sent(self) -> list[Sent]:
+        return self.transport.sent
+
+    async def start(self) -> None:
+        await self.bot.start()
+
+    async def close(self) -> None:
+        await self.bot.close()
+
+    def event(
+        self,
+        body: str,
+        *,
+        sender: str = ALICE,
+        room: str = ROOM,
+        formatted: str | None = None,
+        relates_to: dict[str, Any] | None = None,
+        msgtype: str = "m.text",
+    ) -> IncomingEvent:
+        content: dict[str, Any] = {"msgtype": msgtype, "body": body}
+        if formatted is not None:
+            content["format"] = "org.matrix.custom.html"
+            content["formatted_body"] = formatted
+        if relates_to is not None:
+            content["m.relates_to"] = relates_to
+        return IncomingEvent(
+            event_id=f"$ev{next(self._ids)}",
+            room_id=room,
+            sender=sender,
+            event_type="m.room.message",
+            content=content,
+            origin_ts=self.clock.now(),
+        )
+
+    async def deliver(self, *events: IncomingEvent) -> list[Sent]:
+        before = len(self.sent)
+        await self.bot.pipeline.ingest(events)
+        await self.bot.pipeline.process_pending()
+        await self.sender.flush()
+        return self.sent[before:]
+
+    async def say(self, body: str, **kwargs: Any) -> list[Sent]:
+        """Type a message in the room; returns what the bot sent in answer."""
+        return await self.deliver(self.event(body, **kwargs))
+
+    async def ask(self, body: str, **kwargs: Any) -> str:
+        """Type a command and return the plain body of the single answer."""
+        answers = await self.say(body, **kwargs)
+        assert len(answers) == 1, [a.body for a in answers]
+        return answers[0].body
+
+    async def advance(self, delta: timedelta) -> list[Sent]:
+        return await self.travel(self.clock.now() + delta)
+
+    async def travel(self, when: datetime) -> list[Sent]:
+        """Move the clock, running the scheduler at every instant something falls due."""
+        before = len(self.sent)
+        while (due := await self.bot.scheduler.next_due()) is not None and due <= when:
+            self.clock.set(max(due, self.clock.now()))
+            await self.bot.scheduler.run_due(self.clock.now())
+            await self.sender.flush()
+        self.clock.set(when)
+        await self.bot.scheduler.run_due(when)
+        await self.sender.flush()
+        return self.sent[before:]

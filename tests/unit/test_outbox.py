@@ -1,0 +1,87 @@
+"""The outbox sender: one send per row, retries with the same id, backoff, 429 honoured."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot.outbox import backoff
+from bot.transport import SendError
+from storage.models import OutboxEvent
+from tests.botkit import TestBot
+
+
+async def _rows(bot: TestBot) -> list[OutboxEvent]:
+    async with bot.services.db.unit_of_work() as uow:
+        return list((await uow.session.scalars(select(OutboxEvent))).all())
+
+
+def test_backoff_doubles_up_to_thirty_seconds() -> None:
+    assert [backoff(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+async def test_connection_error_is_retried_with_the_same_txn_id(bot: TestBot) -> None:
+    bot.transport.failures.append(SendError("connection reset"))
+    assert await bot.say("!quisuisje") == []  # the send failed; nothing posted yet
+    [row] = await _rows(bot)
+    assert row.status == "pending"
+    assert row.attempts == 1
+    assert row.next_attempt_at == bot.clock.now() + timedelta(seconds=1)
+    assert row.last_error == "connection reset"
+    # Not due yet: nothing sent.
+    assert await bot.sender.flush() == 0
+    bot.clock.advance(timedelta(seconds=1))
+    assert await bot.sender.flush() == 1
+    [sent] = bot.sent
+    assert sent.txn_id == row.txn_id
+    assert sent.body.startswith("Vous êtes")
+
+
+async def test_rate_limit_waits_retry_after(bot: TestBot) -> None:
+    bot.transport.failures.append(SendError("M_LIMIT_EXCEEDED", retry_after=7.5))
+    await bot.say("!quisuisje")
+    [row] = await _rows(bot)
+    assert row.next_attempt_at == bot.clock.now() + timedelta(seconds=7.5)
+    bot.clock.advance(timedelta(seconds=7))
+    assert await bot.sender.flush() == 0
+    bot.clock.advance(timedelta(seconds=1))
+    assert await bot.sender.flush() == 1
+
+
+async def test_a_resent_txn_id_posts_once(bot: TestBot) -> None:
+    """A send that reached the server but whose answer was lost is retried harmlessly."""
+    await bot.say("!quisuisje")
+    [row] = await _rows(bot)
+    assert row.status == "sent"
+    # Replaying the same row (as after a crash between send and mark) gives the same event.
+    event_id = await bot.transport.send(row.room_id, row.event_type, row.content, row.txn_id)
+    assert event_id == row.event_id
+    assert len(bot.sent) == 1
+
+
+async def test_permanent_refusal_is_marked_failed_not_retried(bot: TestBot) -> None:
+    bot.transport.failures.append(SendError("M_FORBIDDEN", permanent=True))
+    await bot.say("!quisuisje")
+    [row] = await _rows(bot)
+    assert row.status == "failed"
+    bot.clock.advance(timedelta(minutes=5))
+    assert await bot.sender.flush() == 0
+    assert bot.sent == []
+
+
+async def test_backoff_grows_with_each_failure(bot: TestBot) -> None:
+    bot.transport.failures.extend(SendError("502") for _ in range(7))
+    await bot.say("!quisuisje")
+    delays = []
+    for _ in range(6):
+        [row] = await _rows(bot)
+        delay = row.next_attempt_at - bot.clock.now()
+        delays.append(delay.total_seconds())
+        bot.clock.advance(delay)
+        await bot.sender.flush()
+    assert delays == [1, 2, 4, 8, 16, 30]
+    [row] = await _rows(bot)
+    bot.clock.advance(row.next_attempt_at - bot.clock.now())
+    assert await bot.sender.flush() == 1
+    assert len(bot.sent) == 1
