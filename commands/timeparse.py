@@ -215,7 +215,8 @@ def _date_data(
     if data.date_obj is None:
         return None
     found: datetime = data.date_obj
-    parts: tuple[str, ...] = tuple(data.parts)
+    # `parts` (which fields the text gave) is newer than the published stubs.
+    parts: tuple[str, ...] = tuple(getattr(data, "parts", None) or ())
     return found, parts
 
 
