@@ -46,13 +46,13 @@ async def test_help_for_unknown_command_suggests(bot: TestBot) -> None:
     assert "Vouliez-vous dire role ?" in answer
 
 
-async def test_reply_is_a_notice_in_reply_with_html(bot: TestBot) -> None:
+async def test_reply_is_a_notice_in_reply_with_html(bot: TestBot, backend: str) -> None:
     event = bot.event("!apropos")
     [answer] = await bot.deliver(event)
     assert answer.content["msgtype"] == "m.notice"
     assert answer.content["m.relates_to"] == {"m.in_reply_to": {"event_id": event.event_id}}
     assert answer.html.startswith("<b>Passerelle</b>")
-    assert "Base de données : sqlite." in answer.body
+    assert f"Base de données : {backend}." in answer.body
 
 
 async def test_reply_stays_in_the_thread(bot: TestBot) -> None:
