@@ -89,12 +89,15 @@ class Command:
                 positional = positional[:index]
                 if not rest:
                     break
-                text = rest[0].value if len(rest) == 1 else " ".join(t.raw for t in rest)
+                if len(rest) == 1:
+                    text = _word(rest[0])
+                else:
+                    text = rest[0].raw + "".join(t.space + t.raw for t in rest[1:])
                 values[arg.name] = _parse_one(self, arg.type, text, pctx)
                 break
             if index >= len(positional):
                 break
-            values[arg.name] = _parse_one(self, arg.type, positional[index].value, pctx)
+            values[arg.name] = _parse_one(self, arg.type, _word(positional[index]), pctx)
         else:
             if len(positional) > len(self.args):
                 extra = positional[len(self.args)].raw
@@ -103,6 +106,11 @@ class Command:
         if missing:
             raise CommandError("core.error.missing_arg", usage=self, arg=missing[0].type.metavar)
         return values
+
+
+def _word(token: Token) -> str:
+    """A positional word: its value, or as typed when it only looks like key=value."""
+    return token.raw if token.key is not None else token.value
 
 
 def _parse_one(command: Command, type_: Any, raw: str, pctx: ParseContext) -> Any:
@@ -271,7 +279,7 @@ class Registry:
         self, body: str, pctx: ParseContext, formatted_body: str | None = None
     ) -> ParsedCommand | None:
         """The command a message asks for; None for plain chat; CommandError when malformed."""
-        text = command_text(body, formatted_body)
+        text = command_text(body.replace("\r\n", "\n"), formatted_body)
         if not self.is_command(text, pctx.prefix):
             return None
         if len(text) > MAX_LENGTH:

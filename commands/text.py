@@ -16,8 +16,8 @@ QUOTES: dict[str, str] = {'"': '"”“', "“": '”"“', "”": '”"', "„"
 USER_ID = re.compile(
     r"@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::\d{1,5})?|@[a-z0-9._=\-/+]+:\[[0-9a-fA-F:.]+\](?::\d{1,5})?"
 )
-PILL_HREF = re.compile(r"^(?:https://matrix\.to/#/|matrix:u/)(@[^?/]+)")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+PILL_HREF = re.compile(r"^(?:https://matrix\.to/#/(@[^?/]+)|matrix:u/@?([^?/]+))")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def fold(text: str) -> str:
@@ -42,7 +42,7 @@ class _PillText(HTMLParser):
             href = unquote(dict(attrs).get("href") or "")
             match = PILL_HREF.match(href)
             if match:
-                self.parts.append(match.group(1))
+                self.parts.append(match.group(1) or f"@{match.group(2)}")
                 self._pill_depth += 1
         elif tag in ("br", "p", "div", "li") and not self._skip_depth:
             self.parts.append("\n")
@@ -60,7 +60,7 @@ class _PillText(HTMLParser):
 
 def command_text(body: str, formatted_body: str | None = None) -> str:
     """The text to parse: formatted_body with pills as user ids when it has pills, else body."""
-    if formatted_body and ("matrix.to/#/@" in formatted_body or "matrix:u/" in formatted_body):
+    if formatted_body and ("matrix.to/#/" in formatted_body or "matrix:u/" in formatted_body):
         parser = _PillText()
         parser.feed(formatted_body)
         parser.close()
@@ -80,22 +80,26 @@ def strip_reply_fallback(body: str) -> str:
 
 @dataclass(frozen=True)
 class Token:
-    """One word of a command line. `raw` is the source text, quotes included."""
+    """One word of a command line. `raw` is the source text, quotes included, and
+    `space` the whitespace before it (kept so that free text keeps its line breaks)."""
 
     value: str
     raw: str
     quoted: bool = False
     key: str | None = None  # set for key=value
+    space: str = ""
 
 
 def tokenize(text: str) -> list[Token]:
     """Split a command line into words, "quoted strings" and key=value options."""
     tokens: list[Token] = []
     i, n = 0, len(text)
+    space_start = 0
     while i < n:
         if text[i].isspace():
             i += 1
             continue
+        space = text[space_start:i]
         start = i
         key: str | None = None
         match = re.match(r"([^\W\d][\w\-]*)=", text[i:])
@@ -108,13 +112,14 @@ def tokenize(text: str) -> list[Token]:
             if end < 0:
                 raise CommandError("core.error.unbalanced_quotes", quote=text[i])
             value = text[i + 1 : end].strip()
-            i = end + 1
-            tokens.append(Token(value, text[start:i], quoted=True, key=key))
+            i = space_start = end + 1
+            tokens.append(Token(value, text[start:i], quoted=True, key=key, space=space))
             continue
         while i < n and not text[i].isspace():
             i += 1
         value = text[start:i]
         if key is not None:
             value = value[len(key) + 1 :]
-        tokens.append(Token(value, text[start:i], key=key))
+        tokens.append(Token(value, text[start:i], key=key, space=space))
+        space_start = i
     return tokens

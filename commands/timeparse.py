@@ -21,6 +21,8 @@ LOCALES = ("fr", "en")
 # A date typed without a time of day ('15/06', 'demain', 'next tuesday') means
 # this local time: a reminder at midnight would reach nobody.
 DEFAULT_TIME = time(9, 0)
+# Longer than any plan a group makes; also keeps arithmetic far from overflow.
+MAX_DAYS = 100 * 366
 
 _WEEKDAYS_FR = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
 _WEEKDAYS_EN = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
@@ -115,7 +117,18 @@ def parse_datetime(text: str, *, now: datetime, tz: str, locale: str) -> datetim
         raise ValueError("now must be an aware datetime")
     zone = ZoneInfo(tz)
     local_now = now.astimezone(zone)
+    try:
+        found = _parse_datetime(text, local_now=local_now, zone=zone, tz=tz, locale=locale)
+    except (OverflowError, ValueError):
+        return None  # a date beyond what datetime can hold ('dans 99999999 jours')
+    if found is not None and abs(found - now) > timedelta(days=MAX_DAYS):
+        return None
+    return found
 
+
+def _parse_datetime(
+    text: str, *, local_now: datetime, zone: ZoneInfo, tz: str, locale: str
+) -> datetime | None:
     text = _clean(text)
     if not text or _DIGITS_ONLY.fullmatch(text):
         return None
@@ -267,7 +280,7 @@ def _is_precise(parts: tuple[str, ...]) -> bool:
 
 def _duration_parts(text: str) -> tuple[int, int] | None:
     """Split a duration into calendar days and exact seconds; None unless `text` is
-    only '<count> <unit>' pieces adding up to more than zero."""
+    only '<count> <unit>' pieces adding up to more than zero and at most MAX_DAYS."""
     days = seconds = 0
     position = 0
     while True:
@@ -293,7 +306,7 @@ def _duration_parts(text: str) -> tuple[int, int] | None:
         glue = _DURATION_GLUE.match(text, position)
         if glue is not None:
             position = glue.end()
-    if days + seconds <= 0:
+    if days + seconds <= 0 or days + seconds / 86400 > MAX_DAYS:
         return None
     return days, seconds
 
