@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -12,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import SteppableClock
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings, require_matrix
 from bot.services import package_version
 from storage.db import Database
 
@@ -41,6 +42,9 @@ def parser() -> argparse.ArgumentParser:
     console.add_argument(
         "--now", type=_iso_datetime, help="freeze the clock at this ISO 8601 instant"
     )
+
+    run = sub.add_parser("run", help="run the bot on a Matrix homeserver")
+    run.add_argument("--config", type=Path, required=True, help="YAML config file")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -73,6 +77,16 @@ async def _console(args: argparse.Namespace, settings: Settings) -> None:
     await console.run()
 
 
+async def _run(settings: Settings) -> None:
+    from bot.runtime import Runtime
+
+    runtime = Runtime(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, runtime.stop)
+    await runtime.run()
+
+
 async def _upgrade(settings: Settings) -> None:
     db = Database(settings.database.url)
     try:
@@ -91,13 +105,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = _settings(getattr(args, "config", None), getattr(args, "db", None))
+        if args.command == "run":
+            require_matrix(settings)
     except ConfigError as exc:
         print("passerelle: the configuration has problems:", file=sys.stderr)
         for line in exc.problems:
             print(f"  {line}", file=sys.stderr)
         return 2
     try:
-        if args.command == "console":
+        if args.command == "run":
+            asyncio.run(_run(settings))
+        elif args.command == "console":
             asyncio.run(_console(args, settings))
         elif args.command == "db":
             asyncio.run(_upgrade(settings))

@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.health import Health
 from commands.i18n import Catalog
 from commands.registry import Registry
 from storage.db import Database
@@ -37,6 +38,7 @@ class Services:
     catalog: Catalog
     registry: Registry
     clock: Clock
+    health: Health | None = None  # None in the console, which has no homeserver
 
     @property
     def version(self) -> str:

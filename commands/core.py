@@ -8,7 +8,7 @@ from commands.errors import CommandError
 from commands.registry import Args, Command, Group, Router
 from commands.text import fold
 from commands.usage import usage_lines
-from storage.models import Role
+from storage.models import InboxStatus, OutboxStatus, Role
 
 router = Router("core")
 
@@ -183,4 +183,22 @@ async def whoami(ctx: Context, args: Args) -> None:
         role=role.key,
         configured=ctx.sender in ctx.settings.admins,
         room=ctx.room,
+    )
+
+
+@router.command("status", fr="etat", aliases=("état", "statut"))
+async def status(ctx: Context, args: Args) -> None:
+    """Is the bot keeping up: last sync, commands waiting, messages waiting to be sent."""
+    health = ctx.services.health
+    age = health.sync_age(ctx.now) if health is not None else None
+    await ctx.reply(
+        "core.status",
+        connected=health is not None,
+        healthy=health.healthy(ctx.now) if health is not None else True,
+        sync_age=round(age.total_seconds()) if age is not None else None,
+        failures=health.consecutive_failures if health is not None else 0,
+        inbox_pending=await ctx.uow.inbox.count(InboxStatus.PENDING),
+        inbox_failed=await ctx.uow.inbox.count(InboxStatus.FAILED),
+        outbox_pending=await ctx.uow.outbox.count(OutboxStatus.PENDING),
+        outbox_failed=await ctx.uow.outbox.count(OutboxStatus.FAILED),
     )

@@ -34,6 +34,9 @@ class RoomRepository(Repository):
     async def get(self, room_id: str) -> Room | None:
         return await self.session.get(Room, room_id)
 
+    async def ids(self) -> Sequence[str]:
+        return (await self.session.scalars(select(Room.room_id))).all()
+
     async def save(self, room_id: str, *, locale: str, timezone: str, now: datetime) -> Room:
         room = await self.get(room_id)
         if room is None:

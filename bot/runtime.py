@@ -1,0 +1,186 @@
+"""`passerelle run`: the bot on a homeserver.
+
+Four loops share one database: sync (events and token stored together), work (inbox
+-> handlers -> outbox), send (outbox -> homeserver, with backoff), and the scheduler.
+Each is a plain loop around one pass, so a crash anywhere loses nothing: the next
+start picks up the pending inbox rows and the unsent outbox rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from datetime import timedelta
+
+from bot.app import Bot
+from bot.clock import Clock
+from bot.config import Settings, require_matrix
+from bot.health import Health
+from bot.matrix import MatrixError, MatrixTransport, SyncBatch
+from bot.pipeline import SYNC_TOKEN
+from bot.tasks import Tasks
+
+logger = logging.getLogger(__name__)
+
+ACCESS_TOKEN = "access_token"  # noqa: S105 (a state key, not a secret)
+DEVICE_ID = "device_id"
+MAX_BACKOFF = 30.0
+SCHEDULER_IDLE = 60.0
+
+
+def sync_backoff(failures: int) -> float:
+    """0.5 s, 1, 2, 4 … up to 30 s, with a little jitter so restarts do not align."""
+    base = min(MAX_BACKOFF, 0.5 * 2.0 ** max(0, failures - 1))
+    jitter: float = random.uniform(0.9, 1.0)  # noqa: S311 (not cryptographic)
+    return base * jitter
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.matrix_settings = require_matrix(settings)
+        self.bot = Bot(settings, clock=clock)
+        self.services = self.bot.services
+        self.clock = self.services.clock
+        self.health = Health(unhealthy_after=timedelta(seconds=settings.sync.unhealthy_after))
+        self.health.connected = True
+        self.services.health = self.health
+        self.transport = MatrixTransport(
+            self.matrix_settings, sync_timeout_ms=settings.sync.timeout_ms
+        )
+        self.sender = self.bot.sender(self.transport)
+        self.tasks = Tasks()
+        self.work = asyncio.Event()
+        self.synced = asyncio.Event()  # set after the first successful sync
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Run until `stop()` or cancellation; a failing loop stops the bot loudly."""
+        try:
+            await self.bot.start()
+            self.health.started_at = self.clock.now()
+            await self._login()
+            await self._join_configured_rooms()
+            self.tasks.spawn(self._sync_loop(), "sync")
+            self.tasks.spawn(self._work_loop(), "work")
+            self.tasks.spawn(self._scheduler_loop(), "scheduler")
+            stop = asyncio.create_task(self._stop.wait())
+            failed = asyncio.create_task(self.tasks.failed.wait())
+            try:
+                await asyncio.wait({stop, failed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+                failed.cancel()
+            if self.tasks.failed.is_set():
+                raise RuntimeError("a background loop failed; see the log")
+        finally:
+            await self.tasks.cancel_all()
+            await self.transport.close()
+            await self.bot.close()
+
+    async def _login(self) -> None:
+        async with self.services.db.unit_of_work() as uow:
+            token = await uow.state.get(ACCESS_TOKEN)
+            device = await uow.state.get(DEVICE_ID)
+        failures = 0
+        while True:
+            try:
+                token, device = await self.transport.login(token, device)
+                break
+            except MatrixError as exc:
+                if "refused" in str(exc):
+                    raise
+                failures += 1
+                logger.warning("cannot reach the homeserver to log in: %s", exc)
+                await asyncio.sleep(sync_backoff(failures))
+        async with self.services.db.unit_of_work() as uow:
+            await uow.state.set(ACCESS_TOKEN, token, now=self.clock.now())
+            await uow.state.set(DEVICE_ID, device, now=self.clock.now())
+        logger.info("logged in as %s on device %s", self.transport.user_id, device)
+
+    async def _join_configured_rooms(self) -> None:
+        try:
+            joined = await self.transport.joined_rooms()
+        except MatrixError as exc:
+            logger.warning("cannot list joined rooms yet: %s", exc)
+            return
+        for room in self.settings.rooms:
+            if room.id not in joined:
+                await self.transport.join(room.id)
+
+    def allowed_rooms(self, joined_by_invite: set[str]) -> set[str]:
+        """The configured rooms, and those an admin invited the bot to (they have a row)."""
+        return {room.id for room in self.settings.rooms} | joined_by_invite
+
+    async def _sync_loop(self) -> None:
+        async with self.services.db.unit_of_work() as uow:
+            since = await uow.state.get(SYNC_TOKEN)
+            invited_rooms = set(await uow.rooms.ids())
+        while True:
+            self.health.sync_requests += 1
+            try:
+                batch = await self.transport.sync(since)
+            except MatrixError as exc:
+                self.health.sync_failed(str(exc))
+                delay = sync_backoff(self.health.consecutive_failures)
+                logger.warning("sync failed (%s); next try in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            await self._accept_invites(batch, invited_rooms)
+            allowed = self.allowed_rooms(invited_rooms)
+            events = [e for e in batch.events if e.room_id in allowed]
+            await self.bot.pipeline.ingest(events, sync_token=batch.next_batch)
+            since = batch.next_batch
+            self.health.sync_ok(self.clock.now())
+            self.synced.set()
+            if events:
+                self.work.set()
+
+    async def _accept_invites(self, batch: SyncBatch, invited_rooms: set[str]) -> None:
+        for room_id, inviter in batch.invites.items():
+            if inviter not in self.settings.admins:
+                logger.warning(
+                    "ignoring an invitation to %s from %s (not an admin)", room_id, inviter
+                )
+                continue
+            if await self.transport.join(room_id):
+                invited_rooms.add(room_id)
+                async with self.services.db.unit_of_work() as uow:
+                    if await uow.rooms.get(room_id) is None:
+                        await uow.rooms.save(
+                            room_id,
+                            locale=self.settings.locale,
+                            timezone=self.settings.timezone,
+                            now=self.clock.now(),
+                        )
+                logger.info("joined %s, invited by %s", room_id, inviter)
+
+    async def _work_loop(self) -> None:
+        while True:
+            await self.bot.pipeline.process_pending()
+            await self.sender.flush()
+            wait = await self._seconds_to_next_send()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.work.wait(), timeout=wait)
+            self.work.clear()
+
+    async def _seconds_to_next_send(self) -> float:
+        next_attempt = await self.sender.next_attempt()
+        if next_attempt is None:
+            return SCHEDULER_IDLE
+        return max(0.05, (next_attempt - self.clock.now()).total_seconds())
+
+    async def _scheduler_loop(self) -> None:
+        while True:
+            if await self.bot.scheduler.run_due(self.clock.now()):
+                self.work.set()
+            due = await self.bot.scheduler.next_due()
+            wait = SCHEDULER_IDLE
+            if due is not None:
+                wait = min(SCHEDULER_IDLE, max(0.05, (due - self.clock.now()).total_seconds()))
+            await asyncio.sleep(wait)
