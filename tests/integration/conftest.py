@@ -17,6 +17,7 @@ from pytest_asyncio import is_async_test
 
 from bot.homeserver import LocalSynapse, synapse_available
 
+from .botrun import BotWorld
 from .matrix_helpers import DEFAULT_PASSWORD, MatrixUserFactory, client_config, unique_localpart
 
 _HERE = Path(__file__).resolve().parent
@@ -81,3 +82,14 @@ async def matrix_user(synapse: LocalSynapse) -> AsyncIterator[MatrixUserFactory]
     finally:
         for client in clients:
             await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def world(synapse: LocalSynapse, tmp_path: Path) -> AsyncIterator[BotWorld]:
+    """A fresh room, bot account, admin and member; the bot is started by the test."""
+    bot_world = BotWorld(synapse, tmp_path)
+    await bot_world.setup()
+    try:
+        yield bot_world
+    finally:
+        await bot_world.close()
