@@ -1,22 +1,26 @@
 """`passerelle console`: the bot on stdin/stdout, through the same pipeline as on Matrix.
 
 Lines starting with `/` are directives: `/as @user:server`, `/time 2026-12-07 09:00`,
-`/room NAME`. Everything else is a message typed in the current room.
+`/room NAME`, `/upload PATH` (post a file). Everything else is a message typed in the
+current room.
 """
 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+import re
 import sys
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import Bot
 from bot.clock import SteppableClock
 from bot.config import Settings
-from bot.transport import IncomingEvent
+from bot.transport import Attachment, IncomingEvent, MediaError
 from commands.text import USER_ID
 from commands.timeparse import parse_datetime
 
@@ -26,20 +30,59 @@ MAX_STEPS = 100_000
 
 
 class ConsoleTransport:
-    """Prints what the bot sends, as plain text."""
+    """Prints what the bot sends, as plain text; files are written to `files_dir`."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files_dir: Path) -> None:
         self.out = out
+        self.files_dir = files_dir
 
     async def send(
-        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+        self,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        txn_id: str,
+        attachment: Attachment | None = None,
     ) -> str:
         if event_type == "m.room.message":
             self.out.write(str(content.get("body", "")) + "\n")
+            if attachment is not None:
+                self.out.write(f"{self._save(attachment, txn_id)}\n")
         elif event_type == "m.reaction":
             self.out.write(str(content.get("m.relates_to", {}).get("key", "")) + "\n")
         self.out.flush()
         return f"$console-{txn_id}"
+
+    def _save(self, attachment: Attachment, txn_id: str) -> Path:
+        """Write a file once per transaction id, under a name that does not overwrite."""
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^\w.\-]+", "_", Path(attachment.name).name) or "file"
+        path = self.files_dir / f"{txn_id[-8:]}-{safe}"
+        path.write_bytes(attachment.data)
+        return path.resolve()
+
+    async def fetch(self, url: str) -> bytes:
+        """Files posted with /upload are local paths (MediaFetcher)."""
+        if not url.startswith("file://"):
+            raise MediaError(url)
+        try:
+            return await asyncio.to_thread(Path(url.removeprefix("file://")).read_bytes)
+        except OSError as exc:
+            raise MediaError(str(exc)) from exc
+
+
+def file_message(text: str) -> dict[str, Any] | None:
+    """The m.file content for a local path, or None when there is no such file."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        return None
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return {
+        "msgtype": "m.file",
+        "body": path.name,
+        "url": path.resolve().as_uri(),
+        "info": {"mimetype": mimetype, "size": path.stat().st_size},
+    }
 
 
 def parse_local_time(text: str, timezone: str, now: datetime, locale: str) -> datetime | None:
@@ -63,6 +106,7 @@ class Console:
         locale: str | None = None,
         out: TextIO = sys.stdout,
         err: TextIO = sys.stderr,
+        files_dir: Path = Path("passerelle-files"),
     ) -> None:
         self.bot = Bot(settings, clock=clock)
         self.clock = clock
@@ -70,7 +114,9 @@ class Console:
         self.room_id = DEFAULT_ROOM
         self.locale = locale
         self.err = err
-        self.sender = self.bot.sender(ConsoleTransport(out))
+        transport = ConsoleTransport(out, files_dir)
+        self.bot.services.media = transport
+        self.sender = self.bot.sender(transport)
         self.catalog = self.bot.services.catalog
 
     async def start(self) -> None:
@@ -94,12 +140,16 @@ class Console:
             return
         if not line.strip():
             return
+        await self.post({"msgtype": "m.text", "body": line})
+
+    async def post(self, content: dict[str, Any]) -> None:
+        """A message typed (or a file posted) in the current room."""
         event = IncomingEvent(
             event_id=f"$console-{uuid.uuid4().hex}",
             room_id=self.room_id,
             sender=self.user,
             event_type="m.room.message",
-            content={"msgtype": "m.text", "body": line},
+            content=content,
             origin_ts=self.clock.now(),
         )
         await self.bot.pipeline.ingest([event])
@@ -122,8 +172,18 @@ class Console:
                 await self._set_locale(self.locale)
         elif name == "time" and arg:
             await self.travel(arg)
+        elif name == "upload" and arg:
+            await self.upload(arg)
         else:
             self.say("console.unknown_directive", line=line)
+
+    async def upload(self, text: str) -> None:
+        """Post a local file in the room, as a Matrix client would post an attachment."""
+        content = await asyncio.to_thread(file_message, text)
+        if content is None:
+            self.say("console.no_file", path=text)
+            return
+        await self.post(content)
 
     async def travel(self, text: str) -> None:
         """Move the clock to `text`, stopping wherever something falls due on the way."""

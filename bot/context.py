@@ -7,7 +7,9 @@ from typing import Any
 
 from bot.config import Settings
 from bot.services import RoomView, Services
+from bot.transport import MediaError
 from commands.args import ParseContext
+from commands.errors import CommandError
 from commands.i18n import Rendered, Translator
 from storage.models import Role
 from storage.uow import UnitOfWork
@@ -97,6 +99,44 @@ class Context:
             now=self.now,
             inbox_id=self.inbox_id,
         )
+
+    async def send_file(
+        self, name: str, mimetype: str, data: bytes, key: str, /, **data_: Any
+    ) -> None:
+        """Post a file (an export) in reply to the command, with a caption from the catalog."""
+        caption = self.t(key, **data_)
+        content = message_content(caption, reply_to=self.event_id, thread_root=self.thread_root)
+        # The body is the caption; `filename` names the file (captioned files, Matrix 1.10).
+        content["msgtype"] = "m.file"
+        content["filename"] = name
+        content["info"] = {"mimetype": mimetype, "size": len(data)}
+        await self.uow.outbox.add(
+            room_id=self.room.room_id,
+            event_type="m.room.message",
+            content=content,
+            now=self.now,
+            inbox_id=self.inbox_id,
+            attachment=(name, mimetype, data),
+        )
+
+    async def posted_file(self) -> tuple[str, str]:
+        """The (name, url) of the last file the sender posted here, before this command."""
+        if self.inbox_id is None:
+            raise CommandError("core.file.none")
+        row = await self.uow.inbox.latest_file(self.room.room_id, self.sender, self.inbox_id)
+        if row is None:
+            raise CommandError("core.file.none")
+        return str(row.content.get("body") or "file"), str(row.content["url"])
+
+    async def fetch_file(self, url: str) -> bytes:
+        """Download a posted file through the transport's media fetcher."""
+        media = self.services.media
+        if media is None:
+            raise CommandError("core.file.unavailable")
+        try:
+            return await media.fetch(url)
+        except MediaError as exc:
+            raise CommandError("core.file.unavailable") from exc
 
     async def react(self, key: str) -> None:
         """React to the command with an emoji (e.g. ✅)."""

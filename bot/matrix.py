@@ -8,6 +8,7 @@ completed from `/messages`, so a crash can neither lose nor replay a command.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from aiohttp import ClientError
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     ErrorResponse,
     JoinError,
     LoginResponse,
@@ -25,11 +27,12 @@ from nio import (
     RoomMessagesResponse,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
     WhoamiResponse,
 )
 
 from bot.config import MatrixSettings
-from bot.transport import IncomingEvent, SendError
+from bot.transport import Attachment, IncomingEvent, MediaError, SendError
 
 logger = logging.getLogger(__name__)
 
@@ -241,15 +244,45 @@ class MatrixTransport:
         return events
 
     async def send(
-        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+        self,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        txn_id: str,
+        attachment: Attachment | None = None,
     ) -> str:
         try:
+            if attachment is not None:
+                content = {**content, "url": await self._upload(attachment)}
             response = await self.client.room_send(room_id, event_type, content, tx_id=txn_id)
         except (ClientError, TimeoutError, OSError) as exc:
             raise SendError(f"network: {exc!r}") from exc
         if isinstance(response, RoomSendResponse):
             return str(response.event_id)
         raise send_error(response)
+
+    async def _upload(self, attachment: Attachment) -> str:
+        """Upload a file; uploading twice after a failure only leaves an unused copy."""
+        response, _keys = await self.client.upload(
+            io.BytesIO(attachment.data),
+            content_type=attachment.mimetype,
+            filename=attachment.name,
+            filesize=len(attachment.data),
+        )
+        if not isinstance(response, UploadResponse):
+            raise send_error(response)
+        return str(response.content_uri)
+
+    async def fetch(self, url: str) -> bytes:
+        """Download a file a user posted (MediaFetcher)."""
+        try:
+            response = await self.client.download(mxc=url)
+        except (ClientError, TimeoutError, OSError) as exc:
+            raise MediaError(f"network: {exc!r}") from exc
+        if not isinstance(response, DownloadResponse):
+            raise MediaError(str(response))
+        body = response.body
+        return body if isinstance(body, bytes) else bytes(body)
 
     async def _call(self, awaitable: Any) -> Any:
         """Await a nio call, turning network exceptions into MatrixError."""

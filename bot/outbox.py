@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.services import Services
-from bot.transport import SendError, Transport
+from bot.transport import Attachment, SendError, Transport
 from storage.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -39,9 +39,16 @@ class OutboxSender:
                 sent += 1
 
     async def send_one(self, row: OutboxEvent) -> bool:
+        attachment = None
+        if row.attachment is not None:
+            attachment = Attachment(
+                row.attachment_name or "file",
+                row.attachment_type or "application/octet-stream",
+                row.attachment,
+            )
         try:
             event_id = await self.transport.send(
-                row.room_id, row.event_type, row.content, row.txn_id
+                row.room_id, row.event_type, row.content, row.txn_id, attachment
             )
         except SendError as exc:
             await self._failed(row, exc, self.services.clock.now())

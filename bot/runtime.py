@@ -50,6 +50,7 @@ class Runtime:
         self.transport = MatrixTransport(
             self.matrix_settings, sync_timeout_ms=settings.sync.timeout_ms
         )
+        self.services.media = self.transport
         self.sender = self.bot.sender(self.transport)
         self.tasks = Tasks()
         self.work = asyncio.Event()

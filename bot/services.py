@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from bot.clock import Clock
 from bot.config import Settings
 from bot.health import Health
+from bot.transport import MediaFetcher
 from commands.i18n import Catalog
 from commands.registry import Registry
 from storage.db import Database
@@ -39,6 +40,7 @@ class Services:
     registry: Registry
     clock: Clock
     health: Health | None = None  # None in the console, which has no homeserver
+    media: MediaFetcher | None = None  # how handlers read a file a user posted
 
     @property
     def version(self) -> str:

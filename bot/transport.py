@@ -30,9 +30,36 @@ class SendError(Exception):
         self.permanent = permanent
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file to upload with a message (an export)."""
+
+    name: str
+    mimetype: str
+    data: bytes
+
+
 class Transport(Protocol):
     async def send(
-        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+        self,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        txn_id: str,
+        attachment: Attachment | None = None,
     ) -> str:
-        """Send one event with this transaction id; return its event id or raise SendError."""
+        """Send one event with this transaction id; return its event id or raise SendError.
+
+        With an attachment, upload it first and put its URL in the content.
+        """
         ...
+
+
+class MediaFetcher(Protocol):
+    async def fetch(self, url: str) -> bytes:
+        """The bytes of a file a user posted (an mxc:// URL on Matrix)."""
+        ...
+
+
+class MediaError(Exception):
+    """A posted file could not be fetched."""

@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -119,6 +119,10 @@ class OutboxEvent(Base):
     sent_at: Mapped[datetime | None]
     event_id: Mapped[str | None] = mapped_column(String(255))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A file to upload before sending (an export); the content gets its URL then.
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
+    attachment_name: Mapped[str | None] = mapped_column(String(255))
+    attachment_type: Mapped[str | None] = mapped_column(String(100))
 
 
 class BotState(Base):
@@ -143,3 +147,99 @@ class AuditEntry(Base):
     room_id: Mapped[str | None] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]]
+
+
+# --- Partners: the group's contact book -------------------------------------------
+
+
+class Partner(Base):
+    """An organisation the group works with, or might."""
+
+    __tablename__ = "partners"
+    __table_args__ = (Index("ix_partners_status_updated", "status", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)  # folded: case, accents
+    kind: Mapped[str] = mapped_column(String(32))
+    social_economy: Mapped[bool] = mapped_column(default=False)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    consortium_member: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32))
+    website: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_interaction_at: Mapped[datetime] = mapped_column(index=True)
+    removed_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+
+
+class PartnerTag(Base):
+    __tablename__ = "partner_tags"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)  # folded
+    label: Mapped[str] = mapped_column(String(100))
+
+
+class PartnerPerson(Base):
+    """Someone at a partner. Erasure blanks the details and keeps an anonymised row."""
+
+    __tablename__ = "partner_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    erased_at: Mapped[datetime | None]
+
+
+class PartnerEvent(Base):
+    """One line of a partner's history: a note, a status change, an edit, a link."""
+
+    __tablename__ = "partner_history"
+    __table_args__ = (Index("ix_partner_history_partner_at", "partner_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    text_key: Mapped[str | None] = mapped_column(Text)  # folded, for search
+    detail: Mapped[dict[str, Any]]
+
+
+class LastList(Base):
+    """The numbered list a user last saw, so `!partner show 3` means the third line."""
+
+    __tablename__ = "last_lists"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ids: Mapped[dict[str, Any]]
+    at: Mapped[datetime]
+
+
+class PendingAction(Base):
+    """Something a user previewed and must confirm (an import), kept between two commands."""
+
+    __tablename__ = "pending_actions"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    payload: Mapped[dict[str, Any]]
+    at: Mapped[datetime]

@@ -11,7 +11,7 @@ from bot.app import Bot
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.outbox import OutboxSender
-from bot.transport import IncomingEvent, SendError
+from bot.transport import Attachment, IncomingEvent, SendError
 
 ROOM = "!groupe"
 ALICE = "@alice:fablab.test"  # admin by configuration
@@ -26,6 +26,7 @@ class Sent:
     content: dict[str, Any]
     txn_id: str
     event_id: str
+    attachment: Attachment | None = None
 
     @property
     def body(self) -> str:
@@ -45,7 +46,12 @@ class FakeTransport:
     seen_txn: dict[str, str] = field(default_factory=dict)
 
     async def send(
-        self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str
+        self,
+        room_id: str,
+        event_type: str,
+        content: dict[str, Any],
+        txn_id: str,
+        attachment: Attachment | None = None,
     ) -> str:
         if self.failures:
             raise self.failures.pop(0)
@@ -53,7 +59,7 @@ class FakeTransport:
             return self.seen_txn[txn_id]
         event_id = f"$sent{len(self.sent)}"
         self.seen_txn[txn_id] = event_id
-        self.sent.append(Sent(room_id, event_type, content, txn_id, event_id))
+        self.sent.append(Sent(room_id, event_type, content, txn_id, event_id, attachment))
         return event_id
 
 

@@ -128,6 +128,24 @@ class InboxRepository(Repository):
             .values(status=status, processed_at=now, error=error)
         )
 
+    async def latest_file(self, room_id: str, sender: str, before_id: int) -> InboxEvent | None:
+        """The last file a user posted in a room before a given inbox row."""
+        rows = await self.session.scalars(
+            select(InboxEvent)
+            .where(
+                InboxEvent.room_id == room_id,
+                InboxEvent.sender == sender,
+                InboxEvent.event_type == "m.room.message",
+                InboxEvent.id < before_id,
+            )
+            .order_by(InboxEvent.id.desc())
+            .limit(50)
+        )
+        for row in rows:
+            if row.content.get("msgtype") == "m.file" and isinstance(row.content.get("url"), str):
+                return row
+        return None
+
     async def count(self, status: InboxStatus) -> int:
         total = await self.session.scalar(
             select(func.count()).select_from(InboxEvent).where(InboxEvent.status == status)
@@ -144,9 +162,17 @@ class OutboxRepository(Repository):
         content: dict[str, Any],
         now: datetime,
         inbox_id: int | None = None,
+        attachment: tuple[str, str, bytes] | None = None,
     ) -> OutboxEvent:
-        """Queue an event; its transaction id is chosen now and never changes."""
+        """Queue an event; its transaction id is chosen now and never changes.
+
+        `attachment` is (file name, MIME type, bytes), uploaded when the event is sent.
+        """
+        name, mimetype, data = attachment if attachment else (None, None, None)
         row = OutboxEvent(
+            attachment=data,
+            attachment_name=name,
+            attachment_type=mimetype,
             txn_id=f"pas-{uuid.uuid4().hex}",
             room_id=room_id,
             event_type=event_type,
