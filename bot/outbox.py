@@ -23,12 +23,18 @@ class OutboxSender:
     def __init__(self, services: Services, transport: Transport) -> None:
         self.services = services
         self.transport = transport
+        # A retryable failure is the server's (down, a 502, a rate limit on the bot's
+        # account), not the row's: nothing at all is sent before this time.
+        self.paused_until: datetime | None = None
+        self.failures = 0  # retryable failures in a row, whatever the rows
 
     async def flush(self) -> int:
         """Send every row that is due; returns how many were sent."""
         sent = 0
         while True:
             now = self.services.clock.now()
+            if self.paused_until is not None and now < self.paused_until:
+                return sent
             async with self.services.db.unit_of_work() as uow:
                 rows = await uow.outbox.due(now)
             if not rows:
@@ -53,6 +59,7 @@ class OutboxSender:
         except SendError as exc:
             await self._failed(row, exc, self.services.clock.now())
             return False
+        self.failures = 0
         async with self.services.db.unit_of_work() as uow:
             await uow.outbox.mark_sent(row.id, event_id=event_id, now=self.services.clock.now())
         return True
@@ -64,7 +71,13 @@ class OutboxSender:
                 await uow.outbox.mark_failed(row.id, error=str(exc))
                 return
             attempts = row.attempts + 1
-            delay = exc.retry_after if exc.retry_after is not None else backoff(attempts)
+            self.failures += 1
+            delay = (
+                exc.retry_after
+                if exc.retry_after is not None
+                else backoff(max(attempts, self.failures))
+            )
+            self.paused_until = now + timedelta(seconds=delay)
             logger.warning("outbox %s: %s; retry in %.1fs", row.txn_id, exc, delay)
             await uow.outbox.mark_retry(
                 row.id,
@@ -75,4 +88,7 @@ class OutboxSender:
 
     async def next_attempt(self) -> datetime | None:
         async with self.services.db.unit_of_work() as uow:
-            return await uow.outbox.next_attempt()
+            due = await uow.outbox.next_attempt()
+        if due is not None and self.paused_until is not None:
+            return max(due, self.paused_until)
+        return due

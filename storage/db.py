@@ -37,6 +37,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # The driver would open transactions itself, lazily (a deferred BEGIN before the
+    # first INSERT, or none before a SAVEPOINT): `_begin_immediate` opens them instead.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Connection) -> None:
+    """Take SQLite's write lock when a unit of work starts, waiting for it if needed.
+
+    A deferred transaction that has read and then writes must upgrade its lock; if
+    another connection is writing at that moment, SQLite fails at once with "database
+    is locked" (the busy timeout does not apply to an upgrade). BEGIN IMMEDIATE waits
+    (busy_timeout) for the lock up front instead, so the loops' transactions queue.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -47,6 +61,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

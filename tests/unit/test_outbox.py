@@ -85,3 +85,28 @@ async def test_backoff_grows_with_each_failure(bot: TestBot) -> None:
     bot.clock.advance(row.next_attempt_at - bot.clock.now())
     assert await bot.sender.flush() == 1
     assert len(bot.sent) == 1
+
+
+async def test_a_failure_pauses_every_send_not_just_that_row(bot: TestBot) -> None:
+    """During an outage the sender makes one request per backoff step, not one per reply."""
+    attempts = 0
+    original = bot.transport.send
+
+    async def counting_send(*args: object, **kwargs: object) -> str:
+        nonlocal attempts
+        attempts += 1
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    bot.transport.send = counting_send  # type: ignore[method-assign]
+    bot.transport.failures.append(SendError("502"))
+    event_a, event_b, event_c = (bot.event("!quisuisje") for _ in range(3))
+    await bot.deliver(event_a, event_b, event_c)
+    assert attempts == 1  # the first send failed; the two others were not tried
+    assert await bot.sender.next_attempt() == bot.clock.now() + timedelta(seconds=1)
+    bot.clock.advance(timedelta(seconds=1))
+    assert await bot.sender.flush() == 3
+    assert [s.content["m.relates_to"]["m.in_reply_to"]["event_id"] for s in bot.sent] == [
+        event_a.event_id,
+        event_b.event_id,
+        event_c.event_id,
+    ]
