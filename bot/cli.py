@@ -26,6 +26,12 @@ def _iso_datetime(text: str) -> datetime:
     return value
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {text!r}")
+    return int(text)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="passerelle", description="A Matrix bot that keeps a working group's memory."
@@ -45,6 +51,25 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the bot on a Matrix homeserver")
     run.add_argument("--config", type=Path, required=True, help="YAML config file")
+
+    demo = sub.add_parser(
+        "demo", help="try the bot on a throwaway local Synapse, with any Matrix client"
+    )
+    demo.add_argument(
+        "--data",
+        type=Path,
+        default=Path("passerelle-demo"),
+        help="folder for the homeserver, the bot and the demo accounts (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--port",
+        type=_port,
+        help="homeserver port on 127.0.0.1 (default: the folder's previous one, else 8008 "
+        "if free; 0: any free port)",
+    )
+    demo.add_argument(
+        "--locale", choices=("fr", "en"), help="language of the output (default: both)"
+    )
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -103,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "demo":
+        # The demo writes its own settings; it reads no config file.
+        try:
+            from bot import demo
+
+            return demo.main(args.data, port=args.port, locale=args.locale)
+        except KeyboardInterrupt:  # before the demo handles signals itself
+            return 130
     try:
         settings = _settings(getattr(args, "config", None), getattr(args, "db", None))
         if args.command == "run":

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import TypeVar
 
 from bot.app import Bot
 from bot.clock import Clock
@@ -28,6 +30,9 @@ ACCESS_TOKEN = "access_token"  # noqa: S105 (a state key, not a secret)
 DEVICE_ID = "device_id"
 MAX_BACKOFF = 30.0
 SCHEDULER_IDLE = 60.0
+STOP_GRACE = 10.0  # seconds the loops get to finish their pass on a clean stop
+
+T = TypeVar("T")
 
 
 def sync_backoff(failures: int) -> float:
@@ -65,7 +70,8 @@ class Runtime:
         try:
             await self.bot.start()
             self.health.started_at = self.clock.now()
-            await self._login()
+            if not await self._login():
+                return
             await self._join_configured_rooms()
             self.tasks.spawn(self._sync_loop(), "sync")
             self.tasks.spawn(self._work_loop(), "work")
@@ -79,12 +85,43 @@ class Runtime:
                 failed.cancel()
             if self.tasks.failed.is_set():
                 raise RuntimeError("a background loop failed; see the log")
+            # A clean stop: the loops finish the pass they are in (a transaction is
+            # never cut in half) and leave; only a loop stuck on the network is cut.
+            self._stop.set()
+            self.work.set()
+            await self.tasks.wait_all(timeout=STOP_GRACE)
         finally:
             await self.tasks.cancel_all()
             await self.transport.close()
             await self.bot.close()
 
-    async def _login(self) -> None:
+    async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        """Sleep, but wake up at once on stop (or on `wake`)."""
+        events = [self._stop] + ([wake] if wake is not None else [])
+        waiters = [asyncio.create_task(e.wait()) for e in events]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _unless_stopped(self, call: Awaitable[T]) -> T | None:
+        """Await a network call, abandoning it (None) if the bot is asked to stop."""
+        task = asyncio.ensure_future(call)
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return None
+
+    async def _login(self) -> bool:
+        """Log in (reusing the stored device); False if asked to stop before it could."""
         async with self.services.db.unit_of_work() as uow:
             token = await uow.state.get(ACCESS_TOKEN)
             device = await uow.state.get(DEVICE_ID)
@@ -98,11 +135,14 @@ class Runtime:
                     raise
                 failures += 1
                 logger.warning("cannot reach the homeserver to log in: %s", exc)
-                await asyncio.sleep(sync_backoff(failures))
+                await self._pause(sync_backoff(failures))
+                if self._stop.is_set():
+                    return False
         async with self.services.db.unit_of_work() as uow:
             await uow.state.set(ACCESS_TOKEN, token, now=self.clock.now())
             await uow.state.set(DEVICE_ID, device, now=self.clock.now())
         logger.info("logged in as %s on device %s", self.transport.user_id, device)
+        return True
 
     async def _join_configured_rooms(self) -> None:
         try:
@@ -122,16 +162,18 @@ class Runtime:
         async with self.services.db.unit_of_work() as uow:
             since = await uow.state.get(SYNC_TOKEN)
             invited_rooms = set(await uow.rooms.ids())
-        while True:
+        while not self._stop.is_set():
             self.health.sync_requests += 1
             try:
-                batch = await self.transport.sync(since)
+                batch = await self._unless_stopped(self.transport.sync(since))
             except MatrixError as exc:
                 self.health.sync_failed(str(exc))
                 delay = sync_backoff(self.health.consecutive_failures)
                 logger.warning("sync failed (%s); next try in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
+                await self._pause(delay)
                 continue
+            if batch is None:
+                return
             await self._accept_invites(batch, invited_rooms)
             allowed = self.allowed_rooms(invited_rooms)
             events = [e for e in batch.events if e.room_id in allowed]
@@ -162,12 +204,11 @@ class Runtime:
                 logger.info("joined %s, invited by %s", room_id, inviter)
 
     async def _work_loop(self) -> None:
-        while True:
+        while not self._stop.is_set():
             await self.bot.pipeline.process_pending()
             await self.sender.flush()
             wait = await self._seconds_to_next_send()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.work.wait(), timeout=wait)
+            await self._pause(wait, self.work)
             self.work.clear()
 
     async def _seconds_to_next_send(self) -> float:
@@ -177,11 +218,11 @@ class Runtime:
         return max(0.05, (next_attempt - self.clock.now()).total_seconds())
 
     async def _scheduler_loop(self) -> None:
-        while True:
+        while not self._stop.is_set():
             if await self.bot.scheduler.run_due(self.clock.now()):
                 self.work.set()
             due = await self.bot.scheduler.next_due()
             wait = SCHEDULER_IDLE
             if due is not None:
                 wait = min(SCHEDULER_IDLE, max(0.05, (due - self.clock.now()).total_seconds()))
-            await asyncio.sleep(wait)
+            await self._pause(wait)

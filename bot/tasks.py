@@ -30,6 +30,11 @@ class Tasks:
             logger.error("background task %s failed", task.get_name(), exc_info=error)
             self.failed.set()
 
+    async def wait_all(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Let the tasks end by themselves, for at most `timeout` seconds."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
     async def cancel_all(self) -> None:
         tasks = list(self._tasks)
         for task in tasks:
