@@ -21,6 +21,7 @@ from nio import (
     AsyncClientConfig,
     DownloadResponse,
     ErrorResponse,
+    InviteMemberEvent,
     JoinError,
     LoginResponse,
     MessageDirection,
@@ -189,13 +190,13 @@ class MatrixTransport:
         batch = SyncBatch(response.next_batch)
         for room_id, invited in response.rooms.invite.items():
             for event in invited.invite_state:
-                source = getattr(event, "source", {})
+                # nio moves `content` out of the source of invite events: use its fields.
                 if (
-                    source.get("type") == "m.room.member"
-                    and source.get("state_key") == self.user_id
-                    and source.get("content", {}).get("membership") == "invite"
+                    isinstance(event, InviteMemberEvent)
+                    and event.state_key == self.user_id
+                    and event.membership == "invite"
                 ):
-                    batch.invites[room_id] = str(source.get("sender"))
+                    batch.invites[room_id] = event.sender
         if since is None:
             return batch  # first start: begin from now, replay nothing
         for room_id, joined in response.rooms.join.items():

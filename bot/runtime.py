@@ -111,6 +111,9 @@ class Runtime:
         stop = asyncio.create_task(self._stop.wait())
         try:
             await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()  # cancelled from outside (abrupt stop): do not leave it running
+            raise
         finally:
             stop.cancel()
         if task.done():
