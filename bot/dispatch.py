@@ -33,6 +33,8 @@ async def dispatch(ctx: Context, body: str, formatted_body: str | None) -> bool:
             await parsed.command.handler(ctx, parsed.args)
     except CommandError as exc:
         await ctx.send_rendered(render_error(ctx, exc))
+        if exc.keep is not None:
+            await exc.keep(ctx)
     return True
 
 

@@ -171,14 +171,16 @@ class Arg:
 
 @dataclass(frozen=True)
 class Opt:
-    """A key=value option; `fr` is the key's French spelling, both are accepted."""
+    """A key=value option; `fr` is the key's French spelling, both are accepted, and so
+    are its `aliases` (other spellings people type, never shown in usage lines)."""
 
     name: str
     type: ArgType[Any] = field(default_factory=Word)
     fr: str | None = None
+    aliases: tuple[str, ...] = ()
 
     def spellings(self) -> tuple[str, ...]:
-        return (self.name, self.fr) if self.fr else (self.name,)
+        return (self.name, *((self.fr,) if self.fr else ()), *self.aliases)
 
     def key_for(self, locale: str) -> str:
         return self.fr if locale == "fr" and self.fr else self.name

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bot.context import Context
     from commands.registry import Command, Group
+
+Keep = Callable[["Context"], Awaitable[None]]
 
 
 class CommandError(Exception):
-    """A command cannot run as typed. The router answers it; nothing is changed."""
+    """A command cannot run as typed. The router answers it; nothing is changed.
 
-    def __init__(self, key: str, /, *, usage: Command | Group | None = None, **data: Any) -> None:
+    `keep`, when given, runs after the handler's changes are rolled back: what the
+    refusal itself leaves behind (the numbered choices it offered, so that the user
+    can answer with a number).
+    """
+
+    def __init__(
+        self,
+        key: str,
+        /,
+        *,
+        usage: Command | Group | None = None,
+        keep: Keep | None = None,
+        **data: Any,
+    ) -> None:
         super().__init__(key)
         self.key = key
         self.data = data
         self.usage = usage
+        self.keep = keep
 
 
 class ArgError(CommandError):

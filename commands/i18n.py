@@ -81,6 +81,9 @@ class Catalog:
         self.env = Environment(autoescape=True, finalize=_defuse, undefined=StrictUndefined)
         self.env.filters["when"] = _format_when
         self._compiled: dict[tuple[str, str], Template] = {}
+        # Messages with no template syntax and no markup (labels: "intéressé") render to
+        # themselves: rendered once, then served from here (lists render dozens of them).
+        self._static: dict[tuple[str, str], Rendered] = {}
 
     @classmethod
     def load(cls, folder: Path = MESSAGES) -> Catalog:
@@ -107,11 +110,24 @@ class Catalog:
         return cached
 
     def render(self, locale: str, key: str, /, **data: Any) -> Rendered:
+        static = self._static.get((locale, key))
+        if static is not None:
+            return static
+        html = self.render_html(locale, key, **data)
+        rendered = Rendered(html_to_plain(html), html)
+        if not any(c in self.messages[key][locale] for c in "{}<>&"):
+            self._static[(locale, key)] = rendered
+        return rendered
+
+    def render_html(self, locale: str, key: str, /, **data: Any) -> str:
+        """Only the HTML form (for a message rendered inside another one)."""
+        static = self._static.get((locale, key))
+        if static is not None:
+            return static.html
         html = self.template(locale, key).render(
             {"locale": locale, **data, "t": Translator(self, locale)}
         )
-        html = html.strip()
-        return Rendered(html_to_plain(html), html)
+        return html.strip()
 
     def for_locale(self, locale: str) -> Translator:
         return Translator(self, locale)
@@ -130,6 +146,10 @@ class Translator:
     def text(self, key: str, /, **data: Any) -> str:
         """A short plain string (a label, a name), for use inside other messages."""
         return self(key, **data).plain
+
+    def html(self, key: str, /, **data: Any) -> Markup:
+        """A message's HTML, safe to insert in another message: `{{ t.html('x.line', l=l) }}`."""
+        return Markup(self.catalog.render_html(self.locale, key, **data))  # noqa: S704
 
     def has(self, key: str) -> bool:
         return self.catalog.has(key)
