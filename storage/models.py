@@ -156,7 +156,11 @@ class Partner(Base):
     """An organisation the group works with, or might."""
 
     __tablename__ = "partners"
-    __table_args__ = (Index("ix_partners_status_updated", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_partners_status_updated", "status", "updated_at"),
+        # Partners in use, alphabetically: the first page of `list`, its count, name search.
+        Index("ix_partners_alive_name", "removed_at", "name_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -175,13 +179,45 @@ class Partner(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
 
 
+class PartnerKind(enum.StrEnum):
+    """What kind of organisation a partner is (the minutes: companies, institutions, ...)."""
+
+    COMPANY = "company"
+    INSTITUTION = "institution"
+    ASSOCIATION = "association"
+    FOUNDATION = "foundation"
+    CRAFT = "craft"
+    CHAMBER = "chamber"
+    SCHOOL = "school"
+    PUBLIC_AUTHORITY = "public_authority"
+    OTHER = "other"
+
+
+class PartnerStatus(enum.StrEnum):
+    """Where a relationship stands, in pipeline order; `active` means formalised."""
+
+    IDEA = "idea"
+    TO_CONTACT = "to_contact"
+    CONTACTED = "contacted"
+    INTERESTED = "interested"
+    NEGOTIATING = "negotiating"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    DECLINED = "declined"
+
+
 class PartnerTag(Base):
     __tablename__ = "partner_tags"
+    # Partners by tag, and tags by prefix (`find`): a range of this index.
+    __table_args__ = (Index("ix_partner_tags_tag_partner", "tag", "partner_id"),)
 
     partner_id: Mapped[int] = mapped_column(
         ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
     )
-    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)  # folded
+    # Folded; byte order on PostgreSQL so that a prefix is a range whatever the collation.
+    tag: Mapped[str] = mapped_column(
+        String(100).with_variant(String(100, collation="C"), "postgresql"), primary_key=True
+    )
     label: Mapped[str] = mapped_column(String(100))
 
 
@@ -243,3 +279,34 @@ class PendingAction(Base):
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     payload: Mapped[dict[str, Any]]
     at: Mapped[datetime]
+
+
+class PartnerTerm(Base):
+    """A folded word of a partner's name, tags, description, people or notes.
+
+    `find` looks words up by prefix on this table's primary key instead of scanning
+    every note; the rows of a partner are rebuilt whenever its searchable text changes.
+    """
+
+    __tablename__ = "partner_terms"
+    __table_args__ = (Index("ix_partner_terms_partner_term", "partner_id", "term"),)
+
+    # Byte order on PostgreSQL, so that a prefix is a range of the primary key whatever
+    # the database's collation (SQLite compares bytes already).
+    term: Mapped[str] = mapped_column(
+        String(64).with_variant(String(64, collation="C"), "postgresql"), primary_key=True
+    )
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class PartnerGram(Base):
+    """A trigram of a partner's name or tags: the candidates of typo-tolerant matching."""
+
+    __tablename__ = "partner_grams"
+
+    gram: Mapped[str] = mapped_column(String(3), primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -12,6 +12,7 @@ from storage.repos.core import (
     RoomRepository,
     StateRepository,
 )
+from storage.repos.partners import PartnerRepository
 
 
 class UnitOfWork:
@@ -25,3 +26,4 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.state = StateRepository(session)
         self.audit = AuditRepository(session)
+        self.partners = PartnerRepository(session)

@@ -23,11 +23,40 @@ from storage.models import (
     Role,
     Room,
 )
+from storage.search import redact
 
 
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+
+def _redacted(
+    content: dict[str, Any], needles: Sequence[str], marker: str
+) -> dict[str, Any] | None:
+    """A message's content with the needles blacked out of its bodies, or None if untouched."""
+    changed = dict(content)
+    for key in ("body", "formatted_body"):
+        value = content.get(key)
+        if isinstance(value, str):
+            changed[key] = redact(value, needles, marker)
+    return changed if changed != content else None
+
+
+async def _redact_rows(
+    session: AsyncSession,
+    rows: Sequence[InboxEvent] | Sequence[OutboxEvent],
+    needles: Sequence[str],
+    marker: str,
+) -> int:
+    count = 0
+    for row in rows:
+        content = _redacted(row.content, needles, marker)
+        if content is not None:
+            row.content = content
+            count += 1
+    await session.flush()
+    return count
 
 
 class RoomRepository(Repository):
@@ -146,6 +175,16 @@ class InboxRepository(Repository):
                 return row
         return None
 
+    async def redact(self, needles: Sequence[str], marker: str) -> int:
+        """Black out text (folded needles: a name, an e-mail) in the stored messages.
+
+        For an erasure: the bot's own copy of what was typed must not keep what was erased.
+        """
+        rows = await self.session.scalars(
+            select(InboxEvent).where(InboxEvent.event_type == "m.room.message")
+        )
+        return await _redact_rows(self.session, rows.all(), needles, marker)
+
     async def count(self, status: InboxStatus) -> int:
         total = await self.session.scalar(
             select(func.count()).select_from(InboxEvent).where(InboxEvent.status == status)
@@ -225,6 +264,13 @@ class OutboxRepository(Repository):
             .where(OutboxEvent.id == outbox_id)
             .values(status=OutboxStatus.FAILED, last_error=error)
         )
+
+    async def redact(self, needles: Sequence[str], marker: str) -> int:
+        """Black out text in the bot's own messages, sent or waiting (see InboxRepository)."""
+        rows = await self.session.scalars(
+            select(OutboxEvent).where(OutboxEvent.event_type == "m.room.message")
+        )
+        return await _redact_rows(self.session, rows.all(), needles, marker)
 
     async def count(self, status: OutboxStatus) -> int:
         total = await self.session.scalar(

@@ -1,4 +1,4 @@
-"""partners (organisations, tags, people, history), last lists, pending actions, outbox attachments
+"""partners (organisations, tags, people, history, search terms), last lists, pending actions, outbox attachments
 
 Revision ID: 0002
 Revises: 0001
@@ -58,6 +58,7 @@ def upgrade() -> None:
             batch_op.f("ix_partners_last_interaction_at"), ["last_interaction_at"], unique=False
         )
         batch_op.create_index("ix_partners_status_updated", ["status", "updated_at"], unique=False)
+        batch_op.create_index("ix_partners_alive_name", ["removed_at", "name_key"], unique=False)
 
     op.create_table(
         "pending_actions",
@@ -119,7 +120,11 @@ def upgrade() -> None:
     op.create_table(
         "partner_tags",
         sa.Column("partner_id", sa.Integer(), nullable=False),
-        sa.Column("tag", sa.String(length=100), nullable=False),
+        sa.Column(
+            "tag",
+            sa.String(length=100).with_variant(sa.String(length=100, collation="C"), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("label", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
             ["partner_id"],
@@ -130,7 +135,43 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("partner_id", "tag", name=op.f("pk_partner_tags")),
     )
     with op.batch_alter_table("partner_tags", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_partner_tags_tag"), ["tag"], unique=False)
+        batch_op.create_index("ix_partner_tags_tag_partner", ["tag", "partner_id"], unique=False)
+
+    op.create_table(
+        "partner_terms",
+        sa.Column(
+            "term",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"],
+            ["partners.id"],
+            name=op.f("fk_partner_terms_partner_id_partners"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("term", "partner_id", name=op.f("pk_partner_terms")),
+    )
+    with op.batch_alter_table("partner_terms", schema=None) as batch_op:
+        batch_op.create_index("ix_partner_terms_partner_term", ["partner_id", "term"], unique=False)
+
+    op.create_table(
+        "partner_grams",
+        sa.Column("gram", sa.String(length=3), nullable=False),
+        sa.Column("partner_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["partner_id"],
+            ["partners.id"],
+            name=op.f("fk_partner_grams_partner_id_partners"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("gram", "partner_id", name=op.f("pk_partner_grams")),
+    )
+    with op.batch_alter_table("partner_grams", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_partner_grams_partner_id"), ["partner_id"], unique=False
+        )
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("attachment", sa.LargeBinary(), nullable=True))
@@ -144,8 +185,16 @@ def downgrade() -> None:
         batch_op.drop_column("attachment_name")
         batch_op.drop_column("attachment")
 
+    with op.batch_alter_table("partner_grams", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_partner_grams_partner_id"))
+
+    op.drop_table("partner_grams")
+    with op.batch_alter_table("partner_terms", schema=None) as batch_op:
+        batch_op.drop_index("ix_partner_terms_partner_term")
+
+    op.drop_table("partner_terms")
     with op.batch_alter_table("partner_tags", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_partner_tags_tag"))
+        batch_op.drop_index("ix_partner_tags_tag_partner")
 
     op.drop_table("partner_tags")
     with op.batch_alter_table("partner_people", schema=None) as batch_op:
@@ -160,6 +209,7 @@ def downgrade() -> None:
     op.drop_table("pending_actions")
     with op.batch_alter_table("partners", schema=None) as batch_op:
         batch_op.drop_index("ix_partners_status_updated")
+        batch_op.drop_index("ix_partners_alive_name")
         batch_op.drop_index(batch_op.f("ix_partners_last_interaction_at"))
 
     op.drop_table("partners")
