@@ -11,14 +11,14 @@ from bot.pipeline import Pipeline
 from bot.scheduler import Scheduler
 from bot.services import Services
 from bot.transport import Transport
-from commands import core
+from commands import core, partners
 from commands.i18n import Catalog
 from commands.registry import Registry, Router
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
 
-ROUTERS: tuple[Router, ...] = (core.router,)
+ROUTERS: tuple[Router, ...] = (core.router, partners.router)
 
 
 def build_registry() -> Registry:

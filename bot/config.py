@@ -31,6 +31,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
+from storage.models import PartnerKind
+from storage.search import fold
+
 __all__ = [
     "ENV_PREFIX",
     "PLACEHOLDERS",
@@ -38,6 +41,7 @@ __all__ = [
     "DatabaseSettings",
     "Locale",
     "MatrixSettings",
+    "PartnersSettings",
     "RoomSettings",
     "Settings",
     "SyncSettings",
@@ -263,6 +267,35 @@ class SyncSettings(_Section):
         return value
 
 
+def _check_consortium(members: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for member in members:
+        key = fold(member.strip())
+        if not key:
+            raise ValueError("a consortium member must have a name")
+        if key in seen:
+            raise ValueError(f'"{member}" is listed twice')
+        seen.add(key)
+    return [member.strip() for member in members]
+
+
+def _check_unique_kinds(kinds: list[PartnerKind]) -> list[PartnerKind]:
+    return list(dict.fromkeys(kinds))
+
+
+class PartnersSettings(_Section):
+    """The group's rules for its contact book."""
+
+    # Kinds of partner outside the group's scope: adding one needs a moderator's `force`.
+    excluded_kinds: Annotated[list[PartnerKind], AfterValidator(_check_unique_kinds)] = Field(
+        default_factory=lambda: [PartnerKind.PUBLIC_AUTHORITY]
+    )
+    # The consortium's members: a partner is effective once it formalises with one of them.
+    consortium_members: Annotated[list[str], AfterValidator(_check_consortium)] = Field(
+        default_factory=list
+    )
+
+
 def _check_unique_rooms(rooms: list[RoomSettings]) -> list[RoomSettings]:
     seen: set[str] = set()
     for room in rooms:
@@ -287,6 +320,7 @@ class Settings(_Section):
     timezone: TimeZoneName = "Europe/Paris"
     web: WebSettings = Field(default_factory=WebSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    partners: PartnersSettings = Field(default_factory=PartnersSettings)
 
     def room(self, room_id: str) -> RoomSettings:
         """The settings of a listed room, or the top-level defaults for any other room."""
@@ -459,7 +493,7 @@ def _message(error: ErrorDetails) -> str:
     ctx = error.get("ctx", {})
     if kind == "value_error" and "error" in ctx:
         return str(ctx["error"])
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return "must be one of " + ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected"))))
     if kind == "greater_than":
         return f"must be greater than {ctx.get('gt'):g}"

@@ -11,7 +11,7 @@ from bot.app import Bot
 from bot.clock import FakeClock
 from bot.config import Settings
 from bot.outbox import OutboxSender
-from bot.transport import Attachment, IncomingEvent, SendError
+from bot.transport import Attachment, IncomingEvent, MediaError, SendError
 
 ROOM = "!groupe"
 ALICE = "@alice:fablab.test"  # admin by configuration
@@ -63,6 +63,19 @@ class FakeTransport:
         return event_id
 
 
+@dataclass
+class FakeMedia:
+    """Serves the files posted with `TestBot.post_file`, by their mxc:// URL."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    async def fetch(self, url: str) -> bytes:
+        try:
+            return self.files[url]
+        except KeyError:
+            raise MediaError(url) from None
+
+
 class TestBot:
     """A bot on a real database (SQLite file or PostgreSQL), fake transport, fake clock."""
 
@@ -73,7 +86,10 @@ class TestBot:
         self.bot = Bot(settings, clock=clock)
         self.transport = FakeTransport()
         self.sender: OutboxSender = self.bot.sender(self.transport)
+        self.media = FakeMedia()
+        self.bot.services.media = self.media
         self._ids = itertools.count(1)
+        self._files = itertools.count(1)
 
     @property
     def services(self) -> Any:
@@ -120,6 +136,33 @@ class TestBot:
         await self.bot.pipeline.process_pending()
         await self.sender.flush()
         return self.sent[before:]
+
+    async def post_file(
+        self,
+        name: str,
+        data: bytes,
+        *,
+        sender: str = ALICE,
+        room: str = ROOM,
+        mimetype: str = "text/csv",
+    ) -> list[Sent]:
+        """Post a file in the room, as a Matrix client would (m.file with an mxc:// URL)."""
+        url = f"mxc://test/{next(self._files)}"
+        self.media.files[url] = data
+        event = IncomingEvent(
+            event_id=f"$ev{next(self._ids)}",
+            room_id=room,
+            sender=sender,
+            event_type="m.room.message",
+            content={
+                "msgtype": "m.file",
+                "body": name,
+                "url": url,
+                "info": {"mimetype": mimetype, "size": len(data)},
+            },
+            origin_ts=self.clock.now(),
+        )
+        return await self.deliver(event)
 
     async def say(self, body: str, **kwargs: Any) -> list[Sent]:
         """Type a message in the room; returns what the bot sent in answer."""

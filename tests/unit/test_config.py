@@ -640,3 +640,63 @@ def test_secrets_stay_out_of_errors(tmp_path: Path) -> None:
     assert excinfo.value.problems == ["matrix.password: must be a string"]
     assert excinfo.value.__cause__ is None
     assert excinfo.value.__suppress_context__
+
+
+# --- The partners section.
+
+
+def test_partners_defaults_exclude_public_authorities() -> None:
+    settings = load_settings(None, {})
+
+    assert settings.partners.excluded_kinds == ["public_authority"]
+    assert settings.partners.consortium_members == []
+
+
+def test_partners_section_from_file_and_environment(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """\
+        partners:
+          excluded_kinds: [public_authority, school]
+          consortium_members: ["MDL", " Petits Débrouillards ", "Télécom Bretagne"]
+        """,
+    )
+
+    settings = load_settings(path, {})
+
+    assert settings.partners.excluded_kinds == ["public_authority", "school"]
+    assert settings.partners.consortium_members == [
+        "MDL",
+        "Petits Débrouillards",
+        "Télécom Bretagne",
+    ]
+    overridden = load_settings(path, {"PASSERELLE__PARTNERS__EXCLUDED_KINDS": "[]"})
+    assert overridden.partners.excluded_kinds == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "partners:\n  excluded_kinds: [mairie]\n",
+            "partners.excluded_kinds[0]: must be one of company, institution, association, "
+            "foundation, craft, chamber, school, public_authority, other",
+        ),
+        ("partners:\n  excluded_kinds: school\n", "partners.excluded_kinds: must be a list"),
+        (
+            "partners:\n  consortium_members: [MDL, mdl]\n",
+            'partners.consortium_members: "mdl" is listed twice',
+        ),
+        (
+            "partners:\n  consortium_members: [Télécom Bretagne, TELECOM BRETAGNE]\n",
+            'partners.consortium_members: "TELECOM BRETAGNE" is listed twice',
+        ),
+        (
+            "partners:\n  consortium_members: ['  ']\n",
+            "partners.consortium_members: a consortium member must have a name",
+        ),
+        ("partners:\n  consortium: [MDL]\n", "partners.consortium: unknown key"),
+    ],
+)
+def test_bad_partners_section(tmp_path: Path, text: str, expected: str) -> None:
+    assert problems_of(write(tmp_path, text)) == [expected]
