@@ -132,6 +132,7 @@ class Console:
                 await uow.rooms.save(
                     self.room_id, locale=locale, timezone=room.timezone, now=self.clock.now()
                 )
+        services.forget_room(self.room_id)
 
     async def handle_line(self, line: str) -> None:
         line = line.rstrip("\n")

@@ -11,6 +11,7 @@ from bot.context import Context
 from commands.errors import CommandError, PermissionDenied
 from commands.i18n import Rendered
 from commands.usage import usage_lines
+from storage.models import Role
 
 logger = logging.getLogger(__name__)
 
@@ -18,20 +19,25 @@ logger = logging.getLogger(__name__)
 async def dispatch(ctx: Context, body: str, formatted_body: str | None) -> bool:
     """Run the command in a message, if it holds one. True when it was a command.
 
-    A CommandError rolls back whatever the handler wrote and answers the user; any
-    other exception propagates, so the caller can roll back and report it.
+    A CommandError rolls back whatever the handler wrote (the whole transaction: the
+    caller's own writes come after dispatch) and answers the user; any other
+    exception propagates, so the caller can roll back and report it.
     """
     registry = ctx.services.registry
+    handler_ran = False
     try:
         parsed = registry.parse(body, ctx.parse_context, formatted_body)
         if parsed is None:
             return False
         needed = parsed.command.role
-        if await ctx.role_of(ctx.sender) < needed:
+        # Everyone in the room is at least a member: only higher roles need a look-up.
+        if needed > Role.MEMBER and await ctx.role_of(ctx.sender) < needed:
             raise PermissionDenied("core.error.needs_role", role=needed.key)
-        async with ctx.uow.session.begin_nested():
-            await parsed.command.handler(ctx, parsed.args)
+        handler_ran = True
+        await parsed.command.handler(ctx, parsed.args)
     except CommandError as exc:
+        if handler_ran:
+            await ctx.uow.rollback()
         await ctx.send_rendered(render_error(ctx, exc))
         if exc.keep is not None:
             await exc.keep(ctx)

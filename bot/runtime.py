@@ -204,6 +204,7 @@ class Runtime:
                             timezone=self.settings.timezone,
                             now=self.clock.now(),
                         )
+                self.services.forget_room(room_id)
                 logger.info("joined %s, invited by %s", room_id, inviter)
 
     async def _work_loop(self) -> None:

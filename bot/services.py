@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
 from bot.clock import Clock
@@ -41,17 +41,30 @@ class Services:
     clock: Clock
     health: Health | None = None  # None in the console, which has no homeserver
     media: MediaFetcher | None = None  # how handlers read a file a user posted
+    _rooms: dict[str, RoomView] = field(default_factory=dict, repr=False)
 
     @property
     def version(self) -> str:
         return package_version()
 
     async def room(self, uow: UnitOfWork, room_id: str) -> RoomView:
+        """The room's settings, read once and kept: they change only through
+        `forget_room`'s callers (the settings command, joining a room)."""
+        cached = self._rooms.get(room_id)
+        if cached is not None:
+            return cached
         row = await uow.rooms.get(room_id)
         if row is not None:
-            return RoomView(room_id, row.locale, row.timezone)
-        configured = self.settings.room(room_id)
-        return RoomView(room_id, configured.locale, configured.timezone)
+            view = RoomView(room_id, row.locale, row.timezone)
+        else:
+            configured = self.settings.room(room_id)
+            view = RoomView(room_id, configured.locale, configured.timezone)
+        self._rooms[room_id] = view
+        return view
+
+    def forget_room(self, room_id: str) -> None:
+        """Call when a room's settings are written: the next read goes to the database."""
+        self._rooms.pop(room_id, None)
 
     async def role_of(self, uow: UnitOfWork, user_id: str) -> Role:
         """Configured admins are always admins; everyone else has their stored role."""

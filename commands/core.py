@@ -137,6 +137,7 @@ async def settings(ctx: Context, args: Args) -> None:
         return
     before = {"locale": ctx.room.locale, "timezone": ctx.room.timezone}
     await ctx.uow.rooms.save(ctx.room.room_id, locale=locale, timezone=timezone, now=ctx.now)
+    ctx.services.forget_room(ctx.room.room_id)
     await ctx.audit("room.settings", before=before, after={"locale": locale, "timezone": timezone})
     # Answer in the language the room has now chosen.
     ctx.t = ctx.services.catalog.for_locale(locale)

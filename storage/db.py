@@ -97,9 +97,18 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        """One transaction: committed when the block ends normally, rolled back otherwise."""
-        async with self.sessions() as session, session.begin():
-            yield UnitOfWork(session)
+        """One transaction: committed when the block ends normally, rolled back otherwise.
+
+        Inside, `rollback()` may undo what was written so far and go on in a fresh
+        transaction (the router does so when a command is refused).
+        """
+        async with self.sessions() as session:
+            try:
+                yield UnitOfWork(session)
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -27,3 +27,7 @@ class UnitOfWork:
         self.state = StateRepository(session)
         self.audit = AuditRepository(session)
         self.partners = PartnerRepository(session)
+
+    async def rollback(self) -> None:
+        """Undo everything written so far; what follows runs in a new transaction."""
+        await self.session.rollback()

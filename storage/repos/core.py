@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -202,29 +202,30 @@ class OutboxRepository(Repository):
         now: datetime,
         inbox_id: int | None = None,
         attachment: tuple[str, str, bytes] | None = None,
-    ) -> OutboxEvent:
-        """Queue an event; its transaction id is chosen now and never changes.
+    ) -> str:
+        """Queue an event; its transaction id is chosen now and never changes (returned).
 
         `attachment` is (file name, MIME type, bytes), uploaded when the event is sent.
         """
         name, mimetype, data = attachment if attachment else (None, None, None)
-        row = OutboxEvent(
-            attachment=data,
-            attachment_name=name,
-            attachment_type=mimetype,
-            txn_id=f"pas-{uuid.uuid4().hex}",
-            room_id=room_id,
-            event_type=event_type,
-            content=content,
-            inbox_id=inbox_id,
-            status=OutboxStatus.PENDING,
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
+        txn_id = f"pas-{uuid.uuid4().hex}"
+        await self.session.execute(
+            insert(OutboxEvent).values(
+                attachment=data,
+                attachment_name=name,
+                attachment_type=mimetype,
+                txn_id=txn_id,
+                room_id=room_id,
+                event_type=event_type,
+                content=content,
+                inbox_id=inbox_id,
+                status=OutboxStatus.PENDING,
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row
+        return txn_id
 
     async def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxEvent]:
         rows = await self.session.scalars(

@@ -297,14 +297,14 @@ class PartnerRepository(Repository):
             return [], int(count or 0)
         return [Listed(p, _split(tags)) for p, tags, _ in rows], int(rows[0][2])
 
+    @property
+    def _dialect(self) -> str:
+        return self.session.bind.dialect.name if self.session.bind else "sqlite"
+
     def _tag_list(self, partner_id: int | None = None) -> Any:
         """A partner's tag labels as one string (a scalar subquery, correlated with
         Partner unless an id is given), to be split by `_split`."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        if dialect == "postgresql":
-            joined = func.string_agg(PartnerTag.label, TAG_SEPARATOR)
-        else:
-            joined = func.group_concat(PartnerTag.label, TAG_SEPARATOR)
+        joined = _joined_labels(self._dialect)
         if partner_id is not None:
             return select(joined).where(PartnerTag.partner_id == partner_id).scalar_subquery()
         return (
@@ -361,28 +361,11 @@ class PartnerRepository(Repository):
         ids = [partner_id for partner_id, _ in page]
         # The partners shown, their tags, and for those found in their text the latest
         # note holding the longest word (correlated LIMIT 1 scans on (partner_id, at)).
-        texts = {i for i, (_, reason, _) in page if reason == "text"}
+        texts = [i for i, (_, reason, _) in page if reason == "text"]
         longest = max(terms, key=len) if terms else ""
-        note_at, note_text = (
-            case(
-                (
-                    Partner.id.in_(texts),
-                    select(column)
-                    .where(
-                        PartnerEvent.partner_id == Partner.id,
-                        PartnerEvent.kind == "note",
-                        PartnerEvent.text_key.like(like_pattern(longest), escape="\\"),
-                    )
-                    .order_by(PartnerEvent.at.desc(), PartnerEvent.id.desc())
-                    .limit(1)
-                    .correlate(Partner)
-                    .scalar_subquery(),
-                )
-            )
-            for column in (PartnerEvent.at, PartnerEvent.text)
-        )
         rows = await self.session.execute(
-            select(Partner, self._tag_list(), note_at, note_text).where(Partner.id.in_(ids))
+            _shown_statement(self._dialect),
+            {"ids": ids, "texts": texts or [-1], "note_pattern": like_pattern(longest)},
         )
         partners = {p.id: (p, _split(labels), at, note) for p, labels, at, note in rows}
         hits = []
@@ -1113,6 +1096,48 @@ def _search_statement(terms: int, cap: int) -> Any:
             select(matches.c.partner_id, _name_of(matches.c.partner_id), literal("text"), null())
         )
     return union_all(*members)
+
+
+def _joined_labels(dialect: str) -> Any:
+    """A partner's tag labels joined in one string, in this database's SQL."""
+    if dialect == "postgresql":
+        return func.string_agg(PartnerTag.label, TAG_SEPARATOR)
+    return func.group_concat(PartnerTag.label, TAG_SEPARATOR)
+
+
+@functools.cache
+def _shown_statement(dialect: str) -> Any:
+    """The partners a search shows, their tags, and for those found in their text the
+    latest note holding the longest word (correlated LIMIT 1 scans on (partner_id, at)).
+    Built once per dialect, like `_search_statement`: parameters `ids`, `texts`,
+    `note_pattern`."""
+    tag_list = (
+        select(_joined_labels(dialect))
+        .where(PartnerTag.partner_id == Partner.id)
+        .correlate(Partner)
+        .scalar_subquery()
+    )
+    note_at, note_text = (
+        case(
+            (
+                Partner.id.in_(bindparam("texts", expanding=True)),
+                select(column)
+                .where(
+                    PartnerEvent.partner_id == Partner.id,
+                    PartnerEvent.kind == "note",
+                    PartnerEvent.text_key.like(bindparam("note_pattern"), escape="\\"),
+                )
+                .order_by(PartnerEvent.at.desc(), PartnerEvent.id.desc())
+                .limit(1)
+                .correlate(Partner)
+                .scalar_subquery(),
+            )
+        )
+        for column in (PartnerEvent.at, PartnerEvent.text)
+    )
+    return select(Partner, tag_list, note_at, note_text).where(
+        Partner.id.in_(bindparam("ids", expanding=True))
+    )
 
 
 def _name_of(partner_id: Any) -> Any:

@@ -82,8 +82,7 @@ async def test_inbox_keeps_one_row_per_event_id(db: Database) -> None:
 
 async def test_outbox_txn_id_is_fixed_at_write(db: Database) -> None:
     async with db.unit_of_work() as uow:
-        row = await uow.outbox.add(room_id="!r", event_type="m.room.message", content={}, now=NOW)
-        txn = row.txn_id
+        txn = await uow.outbox.add(room_id="!r", event_type="m.room.message", content={}, now=NOW)
     async with db.unit_of_work() as uow:
         [due] = await uow.outbox.due(NOW)
         assert due.txn_id == txn
