@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
 from commands.errors import CommandError
+from storage.search import fold
+
+__all__ = ["command_text", "fold", "tokenize"]
 
 # Opening quote -> accepted closing quotes. French guillemets and typographic quotes
 # come from phone keyboards and word processors; the apostrophe is never a quote.
@@ -18,12 +20,6 @@ USER_ID = re.compile(
 )
 PILL_HREF = re.compile(r"^(?:https://matrix\.to/#/(@[^?/]+)|matrix:u/@?([^?/]+))")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a word, for matching names."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class _PillText(HTMLParser):

@@ -16,7 +16,7 @@ MIN_TERM = 2  # one-letter words are not worth an index row
 
 
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a text (the same rule as commands.text.fold)."""
+    """Case- and accent-insensitive form of a text (names, tags, commands, search)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
