@@ -33,8 +33,7 @@ def _is_here(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the tests of this directory, and skip them all when Synapse is missing."""
-    available = synapse_available()
+    """Mark the tests of this directory as integration tests, on the session's loop."""
     session_loop = pytest.mark.asyncio(loop_scope="session")
     for item in items:
         if not _is_here(item):
@@ -42,15 +41,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.integration)
         if is_async_test(item) and item.get_closest_marker("asyncio") is None:
             item.add_marker(session_loop)
-        if not available:
-            item.add_marker(pytest.mark.skip(reason=_NO_SYNAPSE))
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalSynapse]:
     """A Synapse with raised rate limits, started once for the whole session."""
     if not synapse_available():
-        pytest.skip(_NO_SYNAPSE)
+        # A missing homeserver is a broken set-up, not a reason to pass quietly.
+        pytest.fail(_NO_SYNAPSE)
     server = LocalSynapse(tmp_path_factory.mktemp("synapse"))
     await server.start()
     try:
