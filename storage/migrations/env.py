@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from storage.models import Base
+from storage.models import Base, known_to_models
 
 config = context.config
 target_metadata = Base.metadata
@@ -20,6 +20,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=known_to_models,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -7,12 +7,16 @@ Create Date: 2026-11-28 16:33:19.121333
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import storage.types
+from storage.models import TRIGRAM_INDEX
+
+logger = logging.getLogger(__name__)
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -178,8 +182,30 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attachment_name", sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column("attachment_type", sa.String(length=100), nullable=True))
 
+    _trigram_index_on_postgresql()
+
+
+def _trigram_index_on_postgresql() -> None:
+    """On PostgreSQL with pg_trgm available, index names for `LIKE '%text%'` (find).
+
+    Optional: without the extension (or the right to create it) find still works, by
+    scanning the names; the migration goes on either way.
+    """
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    try:
+        with bind.begin_nested():
+            op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            op.execute(
+                f"CREATE INDEX {TRIGRAM_INDEX} ON partners USING gin (name_key gin_trgm_ops)"
+            )
+    except sa.exc.DBAPIError as exc:
+        logger.warning("no trigram index on partner names (pg_trgm unavailable): %s", exc)
+
 
 def downgrade() -> None:
+    op.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_column("attachment_type")
         batch_op.drop_column("attachment_name")
