@@ -24,6 +24,7 @@ from storage.db import Database
 
 from .matrix_helpers import DEFAULT_PASSWORD, client_config, unique_localpart
 
+TIMELINE_FILTER = {"room": {"timeline": {"limit": 500}}}
 KNOCK = {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}
 
 
@@ -45,7 +46,8 @@ class Watcher:
 
     async def _loop(self) -> None:
         while True:
-            response = await self.client.sync(timeout=1000)
+            # Long timelines: the default 10 events would come back `limited` in a burst.
+            response = await self.client.sync(timeout=1000, sync_filter=TIMELINE_FILTER)
             if not isinstance(response, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue
