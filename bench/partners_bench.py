@@ -36,10 +36,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
 from bot.app import Bot
-from bot.clock import FakeClock
 from bot.config import RoomSettings, Settings
-from bot.context import Context
-from bot.dispatch import dispatch
+from commands.kit.clock import FakeClock
+from commands.kit.context import Context
+from commands.kit.dispatch import dispatch
 from storage.db import Database
 from storage.models import (
     Partner,

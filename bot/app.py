@@ -1,28 +1,45 @@
-"""Assembling a bot: settings, database, catalog, registry, pipeline, scheduler."""
+"""Assembling a bot from its domains: settings, database, catalog, registry, event
+routing, pipeline, scheduler."""
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
+from pathlib import Path
 
-from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import AppSettings
+from bot.domains import DOMAINS
 from bot.outbox import OutboxSender
 from bot.pipeline import Pipeline
 from bot.scheduler import Scheduler
-from bot.services import Services
-from bot.transport import Transport
-from commands import core, partners
-from commands.i18n import Catalog
-from commands.registry import Registry, Router
+from commands.kit.clock import Clock, SystemClock
+from commands.kit.domain import Domain
+from commands.kit.i18n import Catalog
+from commands.kit.registry import Registry
+from commands.kit.services import Services
+from commands.kit.transport import Transport
 from storage.db import Database
 
 logger = logging.getLogger(__name__)
 
-ROUTERS: tuple[Router, ...] = (core.router, partners.router)
+# The runtime's own messages (the console's and the demo's feedback).
+RUNTIME_MESSAGES = tuple(sorted((Path(__file__).parent / "messages").glob("*.yaml")))
 
 
-def build_registry() -> Registry:
-    return Registry(ROUTERS)
+def build_registry(domains: Sequence[Domain] = DOMAINS) -> Registry:
+    return Registry([domain.router for domain in domains])
+
+
+def message_files(domains: Sequence[Domain] = DOMAINS) -> list[Path]:
+    return [*RUNTIME_MESSAGES, *(path for domain in domains for path in domain.message_files())]
+
+
+@functools.cache
+def default_catalog() -> Catalog:
+    """The catalog of every domain, read once per process: bots built in the same
+    process (tests) share it."""
+    return Catalog.load(message_files())
 
 
 class Bot:
@@ -30,25 +47,28 @@ class Bot:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: AppSettings,
         *,
         clock: Clock | None = None,
         catalog: Catalog | None = None,
         db: Database | None = None,
+        domains: Sequence[Domain] = DOMAINS,
     ) -> None:
+        self.settings = settings
+        self.domains = tuple(domains)
         self.services = Services(
             settings=settings,
             db=db or Database(settings.database.url),
-            catalog=catalog or Catalog.load(),
-            registry=build_registry(),
+            catalog=catalog or default_catalog(),
+            registry=build_registry(self.domains),
             clock=clock or SystemClock(),
         )
         self.pipeline = Pipeline(self.services)
-        self.scheduler = Scheduler(self.services)
+        self.scheduler = Scheduler(self.services, [j for d in self.domains for j in d.jobs])
 
     async def start(self) -> None:
         """Upgrade the schema; the bot always runs on the latest one."""
-        await self.services.db.upgrade()
+        await self.services.db.upgrade(default_group=self.settings.default_group)
 
     def sender(self, transport: Transport) -> OutboxSender:
         return OutboxSender(self.services, transport)

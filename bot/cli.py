@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.clock import SteppableClock
-from bot.config import ConfigError, Settings, load_settings, require_matrix
-from bot.services import package_version
+from bot.config import AppSettings, ConfigError, load_settings, require_matrix
+from commands.kit.clock import SteppableClock
+from commands.kit.services import package_version
 from storage.db import Database
 
 
@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _settings(config: Path | None, db: str | None) -> Settings:
+def _settings(config: Path | None, db: str | None) -> AppSettings:
     settings = load_settings(config)
     if db:
         settings = settings.model_copy(
@@ -88,7 +88,7 @@ def _settings(config: Path | None, db: str | None) -> Settings:
     return settings
 
 
-async def _console(args: argparse.Namespace, settings: Settings) -> None:
+async def _console(args: argparse.Namespace, settings: AppSettings) -> None:
     from bot.console import DEFAULT_USER, Console
 
     user = args.user or DEFAULT_USER
@@ -102,7 +102,7 @@ async def _console(args: argparse.Namespace, settings: Settings) -> None:
     await console.run()
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: AppSettings) -> None:
     from bot.runtime import Runtime
 
     runtime = Runtime(settings)
@@ -112,10 +112,10 @@ async def _run(settings: Settings) -> None:
     await runtime.run()
 
 
-async def _upgrade(settings: Settings) -> None:
+async def _upgrade(settings: AppSettings) -> None:
     db = Database(settings.database.url)
     try:
-        await db.upgrade()
+        await db.upgrade(default_group=settings.default_group)
         print(f"database at revision {await db.current_revision()}")
     finally:
         await db.dispose()

@@ -10,47 +10,53 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ModelWrapValidatorHandler,
     SecretStr,
     ValidationError,
     ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails, InitErrorDetails, PydanticCustomError
 
-from storage.models import PartnerKind
-from storage.search import fold
+from bot.domains import DOMAINS
+from commands.kit.domain import Domain
+from commands.kit.settings import (
+    CoreSettings,
+    Locale,
+    RoomId,
+    RoomSettings,
+    Section,
+    UserId,
+)
 
 __all__ = [
     "ENV_PREFIX",
     "PLACEHOLDERS",
+    "AppSettings",
     "ConfigError",
     "DatabaseSettings",
     "Locale",
     "MatrixSettings",
-    "PartnersSettings",
+    "RoomId",
     "RoomSettings",
     "Settings",
     "SyncSettings",
+    "UserId",
     "WebSettings",
     "load_settings",
     "require_matrix",
 ]
-
-Locale = Literal["fr", "en"]
 
 # The example values of config.example.yaml. A config still holding one of them was
 # copied without being filled in; starting with it would fail later and less clearly.
@@ -68,8 +74,6 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 ENV_PREFIX = "PASSERELLE__"
 
 _DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
-_USER_ID = re.compile(r"@[^:\s]+:\S+")
-_MAX_PREFIX_LENGTH = 3
 _CREDENTIALS = ("password", "access_token")
 
 _Loc = tuple[str | int, ...]
@@ -91,29 +95,6 @@ class ConfigError(Exception):
 
 def _has_space(value: str) -> bool:
     return any(c.isspace() for c in value)
-
-
-def _check_user_id(value: str) -> str:
-    if not _USER_ID.fullmatch(value):
-        raise ValueError("must look like @local:server")
-    return value
-
-
-def _check_room_id(value: str) -> str:
-    # Room ids are opaque (room version 12 ids have no :server part): only the sigil is checked.
-    if value.startswith("#"):
-        raise ValueError('must be a room id starting with "!", not an alias')
-    if not value.startswith("!") or len(value) < 2 or _has_space(value):
-        raise ValueError('must be a room id starting with "!"')
-    return value
-
-
-def _check_time_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f'unknown time zone "{value}"') from None
-    return value
 
 
 def _check_http_url(value: str) -> str:
@@ -150,41 +131,13 @@ def _check_bind(value: str) -> str:
     return value
 
 
-def _check_prefix(value: str) -> str:
-    if not value:
-        raise ValueError("must not be empty")
-    if _has_space(value):
-        raise ValueError("must not contain whitespace")
-    if len(value) > _MAX_PREFIX_LENGTH:
-        raise ValueError(f"must be at most {_MAX_PREFIX_LENGTH} characters")
-    return value
-
-
-UserId = Annotated[str, AfterValidator(_check_user_id)]
-RoomId = Annotated[str, AfterValidator(_check_room_id)]
-TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 Secret = Annotated[SecretStr, AfterValidator(_check_secret)]
 
 
-# --- The settings object.
+# --- The runtime's sections.
 
 
-class _Section(BaseModel):
-    """Common rules: unknown keys are errors, settings are read-only once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_means_default(cls, data: Any) -> Any:
-        # `key:` with nothing after it is null in YAML; people mean "the default".
-        # Only known keys are dropped, so an empty misspelt key is still reported.
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None or k not in cls.model_fields}
-        return data
-
-
-class MatrixSettings(_Section):
+class MatrixSettings(Section):
     """How the bot reaches and logs in to its homeserver."""
 
     homeserver: Annotated[str, AfterValidator(_check_http_url)]
@@ -216,15 +169,7 @@ class MatrixSettings(_Section):
         raise ValidationError.from_exception_data(cls.__name__, errors)
 
 
-class RoomSettings(_Section):
-    """One room the bot serves, with the locale and time zone used to read and write dates."""
-
-    id: RoomId
-    locale: Locale = "fr"
-    timezone: TimeZoneName = "Europe/Paris"
-
-
-class DatabaseSettings(_Section):
+class DatabaseSettings(Section):
     """Where the bot keeps its memory (an async SQLAlchemy URL)."""
 
     url: Annotated[str, AfterValidator(_check_database_url)] = "sqlite+aiosqlite:///passerelle.db"
@@ -234,7 +179,7 @@ class DatabaseSettings(_Section):
         yield "url", _hide_password(self.url)
 
 
-class WebSettings(_Section):
+class WebSettings(Section):
     """The web server (archive pages, health check)."""
 
     bind: Annotated[str, AfterValidator(_check_bind)] = "127.0.0.1:8080"
@@ -250,7 +195,7 @@ class WebSettings(_Section):
         return _split_bind(self.bind)[1]
 
 
-class SyncSettings(_Section):
+class SyncSettings(Section):
     """The /sync long-poll and when its failures make the bot unhealthy."""
 
     timeout_ms: int = Field(default=30000, ge=0)
@@ -267,74 +212,36 @@ class SyncSettings(_Section):
         return value
 
 
-def _check_consortium(members: list[str]) -> list[str]:
-    seen: set[str] = set()
-    for member in members:
-        key = fold(member.strip())
-        if not key:
-            raise ValueError("a consortium member must have a name")
-        if key in seen:
-            raise ValueError(f'"{member}" is listed twice')
-        seen.add(key)
-    return [member.strip() for member in members]
-
-
-def _check_unique_kinds(kinds: list[PartnerKind]) -> list[PartnerKind]:
-    return list(dict.fromkeys(kinds))
-
-
-class PartnersSettings(_Section):
-    """The group's rules for its contact book."""
-
-    # Kinds of partner outside the group's scope: adding one needs a moderator's `force`.
-    excluded_kinds: Annotated[list[PartnerKind], AfterValidator(_check_unique_kinds)] = Field(
-        default_factory=lambda: [PartnerKind.PUBLIC_AUTHORITY]
-    )
-    # The consortium's members: a partner is effective once it formalises with one of them.
-    consortium_members: Annotated[list[str], AfterValidator(_check_consortium)] = Field(
-        default_factory=list
-    )
-
-
-def _check_unique_rooms(rooms: list[RoomSettings]) -> list[RoomSettings]:
-    seen: set[str] = set()
-    for room in rooms:
-        if room.id in seen:
-            raise ValueError(f'room "{room.id}" is listed twice')
-        seen.add(room.id)
-    return rooms
-
-
-class Settings(_Section):
-    """Everything Passerelle can be configured with."""
+class AppSettings(CoreSettings):
+    """Everything Passerelle can be configured with, but the domains' own sections."""
 
     # Absent is fine for the console front-end; `require_matrix` checks it before connecting.
     matrix: MatrixSettings | None = None
-    rooms: Annotated[list[RoomSettings], AfterValidator(_check_unique_rooms)] = Field(
-        default_factory=list
-    )
-    admins: list[UserId] = Field(default_factory=list)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
-    command_prefix: Annotated[str, AfterValidator(_check_prefix)] = "!"
-    locale: Locale = "fr"
-    timezone: TimeZoneName = "Europe/Paris"
     web: WebSettings = Field(default_factory=WebSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
-    partners: PartnersSettings = Field(default_factory=PartnersSettings)
 
-    def room(self, room_id: str) -> RoomSettings:
-        """The settings of a listed room, or the top-level defaults for any other room."""
-        for room in self.rooms:
-            if room.id == room_id:
-                return room
-        # Not validated: the console's rooms have plain names, and locale/timezone already were.
-        return RoomSettings.model_construct(id=room_id, locale=self.locale, timezone=self.timezone)
+
+def settings_model(domains: Sequence[Domain]) -> type[AppSettings]:
+    """The settings class with a section for each domain that declares one."""
+    sections: dict[str, Any] = {
+        domain.name: (domain.settings, Field(default_factory=domain.settings))
+        for domain in domains
+        if domain.settings is not None
+    }
+    return create_model("Settings", __base__=AppSettings, __module__=__name__, **sections)
+
+
+# The bot's settings: the runtime's sections and every domain's.
+Settings = settings_model(DOMAINS)
 
 
 # --- Loading.
 
 
-def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> AppSettings:
     """Read `path` (or start from the defaults), apply PASSERELLE__* overrides, validate.
 
     `environ` defaults to `os.environ`. Raises ConfigError listing every problem found.
@@ -360,7 +267,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     return settings
 
 
-def require_matrix(settings: Settings) -> MatrixSettings:
+def require_matrix(settings: AppSettings) -> MatrixSettings:
     """The matrix section, for front-ends that connect to a homeserver."""
     if settings.matrix is None:
         raise ConfigError("matrix: section required to connect to a homeserver")

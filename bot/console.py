@@ -1,8 +1,13 @@
 """`passerelle console`: the bot on stdin/stdout, through the same pipeline as on Matrix.
 
 Lines starting with `/` are directives: `/as @user:server`, `/time 2026-12-07 09:00`,
-`/room NAME`, `/upload PATH` (post a file). Everything else is a message typed in the
-current room.
+`/room NAME`, `/upload PATH` (post a file), `/react KEY` (react to the bot's last
+message here), `/knock @user:server [reason]`, `/leave`, `/dm` (talk to the bot in
+private). Everything else is a message typed in the current room.
+
+What the bot sends in a direct-message room is printed with `[dm @user:server] `
+first, and what it sends to another room than the current one with `[NAME] `; its
+room actions (invitations, kicks, ...) are reported on stderr.
 """
 
 from __future__ import annotations
@@ -18,23 +23,40 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from bot.app import Bot
-from bot.clock import SteppableClock
-from bot.config import Settings
-from bot.transport import Attachment, IncomingEvent, MediaError
-from commands.text import USER_ID
-from commands.timeparse import parse_datetime
+from bot.config import AppSettings
+from commands.kit.clock import SteppableClock
+from commands.kit.settings import CONSOLE_ROOM
+from commands.kit.text import USER_ID
+from commands.kit.timeparse import parse_datetime
+from commands.kit.transport import Attachment, IncomingEvent, MediaError, RoomAction
 
-DEFAULT_ROOM = "!console"
+DEFAULT_ROOM = CONSOLE_ROOM
 DEFAULT_USER = "@you:console"
+DIRECT_PREFIX = "!dm:"  # the console's direct-message rooms: !dm:@user:server
 MAX_STEPS = 100_000
+DIRECTIVES = ("as", "time", "room", "upload", "react", "knock", "leave", "dm")
+
+
+def direct_room_of(user_id: str) -> str:
+    return f"{DIRECT_PREFIX}{user_id}"
 
 
 class ConsoleTransport:
     """Prints what the bot sends, as plain text; files are written to `files_dir`."""
 
-    def __init__(self, out: TextIO, files_dir: Path) -> None:
+    def __init__(self, out: TextIO, err: TextIO, files_dir: Path) -> None:
         self.out = out
+        self.err = err
         self.files_dir = files_dir
+        self.current_room = DEFAULT_ROOM
+
+    def _where(self, room_id: str) -> str:
+        """`[dm @user] ` for a direct message, `[NAME] ` for another room, else nothing."""
+        if room_id.startswith(DIRECT_PREFIX):
+            return f"[dm {room_id.removeprefix(DIRECT_PREFIX)}] "
+        if room_id != self.current_room:
+            return f"[{room_id.removeprefix('!')}] "
+        return ""
 
     async def send(
         self,
@@ -44,14 +66,25 @@ class ConsoleTransport:
         txn_id: str,
         attachment: Attachment | None = None,
     ) -> str:
-        if event_type == "m.room.message":
-            self.out.write(str(content.get("body", "")) + "\n")
+        where = self._where(room_id)
+        if event_type == "m.room.message" or "body" in content:
+            self.out.write(where + str(content.get("body", "")) + "\n")
             if attachment is not None:
-                self.out.write(f"{self._save(attachment, txn_id)}\n")
+                self.out.write(f"{where}{self._save(attachment, txn_id)}\n")
         elif event_type == "m.reaction":
-            self.out.write(str(content.get("m.relates_to", {}).get("key", "")) + "\n")
+            self.out.write(where + str(content.get("m.relates_to", {}).get("key", "")) + "\n")
         self.out.flush()
         return f"$console-{txn_id}"
+
+    async def act(self, action: RoomAction) -> str | None:
+        """Room actions are not messages: they are reported on stderr."""
+        target = action.user_id or action.event_id or action.event_type or ""
+        self.err.write(f"* {action.kind} {target} {self._where(action.room_id)}".rstrip() + "\n")
+        self.err.flush()
+        return None
+
+    async def direct_room(self, user_id: str, known: str | None) -> str:
+        return known or direct_room_of(user_id)
 
     def _save(self, attachment: Attachment, txn_id: str) -> Path:
         """Write a file once per transaction id, under a name that does not overwrite."""
@@ -99,7 +132,7 @@ def parse_local_time(text: str, timezone: str, now: datetime, locale: str) -> da
 class Console:
     def __init__(
         self,
-        settings: Settings,
+        settings: AppSettings,
         *,
         clock: SteppableClock,
         user: str = DEFAULT_USER,
@@ -114,25 +147,31 @@ class Console:
         self.room_id = DEFAULT_ROOM
         self.locale = locale
         self.err = err
-        transport = ConsoleTransport(out, files_dir)
-        self.bot.services.media = transport
-        self.sender = self.bot.sender(transport)
+        self.transport = ConsoleTransport(out, err, files_dir)
+        self.bot.services.media = self.transport
+        self.sender = self.bot.sender(self.transport)
         self.catalog = self.bot.services.catalog
+        self.room_locale = locale or settings.room(DEFAULT_ROOM).locale
 
     async def start(self) -> None:
         await self.bot.start()
-        if self.locale is not None:
-            await self._set_locale(self.locale)
+        await self._enter(self.room_id)
 
-    async def _set_locale(self, locale: str) -> None:
+    async def _enter(self, room_id: str) -> None:
+        """Make `room_id` the current room (with the --locale asked for, if any)."""
+        self.room_id = self.transport.current_room = room_id
         services = self.bot.services
+        if self.locale is not None and not room_id.startswith(DIRECT_PREFIX):
+            async with services.db.unit_of_work() as uow:
+                room = await services.room(uow, room_id)
+                if room.locale != self.locale:
+                    await uow.rooms.save(
+                        room_id, locale=self.locale, timezone=room.timezone, now=self.clock.now()
+                    )
+            services.forget_room(room_id)
         async with services.db.unit_of_work() as uow:
-            room = await services.room(uow, self.room_id)
-            if room.locale != locale:
-                await uow.rooms.save(
-                    self.room_id, locale=locale, timezone=room.timezone, now=self.clock.now()
-                )
-        services.forget_room(self.room_id)
+            place = await services.place(uow, room_id, self.user)
+        self.room_locale = place.room.locale
 
     async def handle_line(self, line: str) -> None:
         line = line.rstrip("\n")
@@ -143,15 +182,24 @@ class Console:
             return
         await self.post({"msgtype": "m.text", "body": line})
 
-    async def post(self, content: dict[str, Any]) -> None:
-        """A message typed (or a file posted) in the current room."""
+    async def post(
+        self,
+        content: dict[str, Any],
+        *,
+        event_type: str = "m.room.message",
+        sender: str | None = None,
+        state_key: str | None = None,
+    ) -> None:
+        """An event in the current room: a message typed, a file posted, a reaction, a
+        membership change."""
         event = IncomingEvent(
             event_id=f"$console-{uuid.uuid4().hex}",
             room_id=self.room_id,
-            sender=self.user,
-            event_type="m.room.message",
+            sender=sender or self.user,
+            event_type=event_type,
             content=content,
             origin_ts=self.clock.now(),
+            state_key=state_key,
         )
         await self.bot.pipeline.ingest([event])
         await self.settle()
@@ -160,23 +208,82 @@ class Console:
         """Process what arrived, run what fell due, print what was sent."""
         await self.bot.pipeline.process_pending()
         await self.bot.scheduler.run_due(self.clock.now())
+        await self.bot.pipeline.process_pending()
         await self.sender.flush()
 
     async def directive(self, line: str) -> None:
         name, _, arg = line[1:].partition(" ")
         arg = arg.strip()
-        if name == "as" and USER_ID.fullmatch(arg):
-            self.user = arg
-        elif name == "room" and arg and " " not in arg:
-            self.room_id = arg if arg.startswith("!") else f"!{arg}"
-            if self.locale is not None:
-                await self._set_locale(self.locale)
-        elif name == "time" and arg:
-            await self.travel(arg)
-        elif name == "upload" and arg:
-            await self.upload(arg)
-        else:
+        if name not in DIRECTIVES:
             self.say("console.unknown_directive", line=line)
+        elif name == "as":
+            if USER_ID.fullmatch(arg):
+                self.user = arg
+            else:
+                self.say("console.bad_user", value=arg, directive="/as")
+        elif name == "room":
+            if arg and " " not in arg and not arg.startswith(DIRECT_PREFIX):
+                await self._enter(arg if arg.startswith("!") else f"!{arg}")
+            else:
+                self.say("console.bad_room", value=arg)
+        elif name == "time":
+            if arg:
+                await self.travel(arg)
+            else:
+                self.say("console.usage", usage="/time 2026-12-07 09:00")
+        elif name == "upload":
+            if arg:
+                await self.upload(arg)
+            else:
+                self.say("console.usage", usage="/upload PATH")
+        elif name == "react":
+            await self.react(arg)
+        elif name == "knock":
+            await self.knock(arg)
+        elif name == "leave":
+            await self.post(
+                {"membership": "leave"},
+                event_type="m.room.member",
+                state_key=self.user,
+            )
+        else:  # dm
+            await self.open_direct()
+
+    async def react(self, key: str) -> None:
+        """React with `key` to the bot's last message in the current room."""
+        if not key or " " in key:
+            self.say("console.usage", usage="/react ✅")
+            return
+        async with self.bot.services.db.unit_of_work() as uow:
+            last = await uow.outbox.last_sent(self.room_id)
+            target = last.event_id if last is not None else None
+        if target is None:
+            self.say("console.nothing_to_react")
+            return
+        relates = {"rel_type": "m.annotation", "event_id": target, "key": key}
+        await self.post({"m.relates_to": relates}, event_type="m.reaction")
+
+    async def knock(self, arg: str) -> None:
+        """`/knock @user:server [reason]`: that user asks to join the current room."""
+        user, _, reason = arg.partition(" ")
+        if not USER_ID.fullmatch(user):
+            self.say("console.bad_user", value=user, directive="/knock")
+            return
+        content: dict[str, Any] = {"membership": "knock"}
+        if reason.strip():
+            content["reason"] = reason.strip()
+        await self.post(content, event_type="m.room.member", sender=user, state_key=user)
+
+    async def open_direct(self) -> None:
+        """The current user now talks to the bot in their direct-message room."""
+        room_id = direct_room_of(self.user)
+        async with self.bot.services.db.unit_of_work() as uow:
+            known = await uow.direct_rooms.of_user(self.user)
+            if known is None or known.room_id is None:
+                await uow.direct_rooms.record(self.user, room_id, now=self.clock.now())
+            else:
+                room_id = known.room_id
+        await self._enter(room_id)
 
     async def upload(self, text: str) -> None:
         """Post a local file in the room, as a Matrix client would post an attachment."""
@@ -190,7 +297,7 @@ class Console:
         """Move the clock to `text`, stopping wherever something falls due on the way."""
         services = self.bot.services
         async with services.db.unit_of_work() as uow:
-            room = await services.room(uow, self.room_id)
+            room = (await services.place(uow, self.room_id, self.user)).room
         target = parse_local_time(text, room.timezone, self.clock.now(), room.locale)
         if target is None:
             self.say("console.bad_time", text=text)
@@ -210,8 +317,8 @@ class Console:
         await self.settle()
 
     def say(self, key: str, **data: Any) -> None:
-        """Console feedback (not a bot message) goes to stderr, in the console's language."""
-        self.err.write(self.catalog.render(self.locale or "en", key, **data).plain + "\n")
+        """Console feedback (not a bot message) goes to stderr, in the room's language."""
+        self.err.write(self.catalog.render(self.room_locale, key, **data).plain + "\n")
         self.err.flush()
 
     async def run(self, stream: TextIO = sys.stdin) -> None:

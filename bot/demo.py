@@ -37,11 +37,12 @@ from nio import (
     WhoamiResponse,
 )
 
-from bot.config import Settings
+from bot.app import default_catalog
+from bot.config import AppSettings, Settings
 from bot.homeserver import LocalSynapse, SynapseError, synapse_available
 from bot.matrix import MatrixError
 from bot.runtime import Runtime
-from commands.i18n import LOCALES, Catalog
+from commands.kit.i18n import LOCALES
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ class Demo:
         self.locales = (locale,) if locale else LOCALES
         self.out = out or sys.stdout
         self.err = err or sys.stderr
-        self.catalog = Catalog.load()
+        self.catalog = default_catalog()
         self.runtime: Runtime | None = None
         self.stopping = False
         self.task: asyncio.Task[int] | None = None
@@ -258,7 +259,7 @@ class Demo:
             "data": str(self.data_dir),
         }
 
-    def settings(self, synapse: LocalSynapse, state: DemoState) -> Settings:
+    def settings(self, synapse: LocalSynapse, state: DemoState) -> AppSettings:
         bot = state.accounts[BOT]
         assert state.room_id is not None
         return Settings.model_validate(

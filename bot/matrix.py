@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import ClientError
 from nio import (
@@ -22,10 +23,14 @@ from nio import (
     DownloadResponse,
     ErrorResponse,
     InviteMemberEvent,
+    JoinedMembersResponse,
     JoinError,
     LoginResponse,
     MessageDirection,
+    RoomCreateResponse,
+    RoomGetStateEventResponse,
     RoomMessagesResponse,
+    RoomPreset,
     RoomSendResponse,
     SyncResponse,
     UploadResponse,
@@ -33,7 +38,14 @@ from nio import (
 )
 
 from bot.config import MatrixSettings
-from bot.transport import Attachment, IncomingEvent, MediaError, SendError
+from commands.kit.transport import (
+    Attachment,
+    IncomingEvent,
+    MediaError,
+    RoomAction,
+    SendError,
+)
+from storage.models import OutboxAction
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +59,13 @@ ACTIONABLE = frozenset(
         "org.matrix.msc3381.poll.response",
         "m.poll.end",
         "org.matrix.msc3381.poll.end",
+        "m.room.redaction",
     }
 )
+# A state event the bot puts in the direct-message rooms it creates, naming the user:
+# after a crash between creating a room and recording it, the room is found again
+# by it instead of being created twice.
+DIRECT_MARKER = "org.passerelle.direct"
 TIMELINE_LIMIT = 50
 PAGE_SIZE = 100
 SYNC_FILTER: dict[str, Any] = {
@@ -66,13 +83,21 @@ class MatrixError(Exception):
     """A request to the homeserver failed (network, 5xx, or a refusal)."""
 
 
+@dataclass(frozen=True)
+class Invite:
+    """An invitation of the bot to a room: who sent it, and whether it is a direct chat."""
+
+    inviter: str
+    direct: bool = False
+
+
 @dataclass
 class SyncBatch:
     """What one sync brought: events to store, invitations, and the token to store with them."""
 
     next_batch: str
     events: list[IncomingEvent] = field(default_factory=list)
-    invites: dict[str, str] = field(default_factory=dict)  # room id -> inviter
+    invites: dict[str, Invite] = field(default_factory=dict)  # room id -> invitation
 
 
 def incoming(room_id: str, source: dict[str, Any]) -> IncomingEvent | None:
@@ -81,6 +106,11 @@ def incoming(room_id: str, source: dict[str, Any]) -> IncomingEvent | None:
     if not (isinstance(event_id, str) and isinstance(sender, str) and isinstance(kind, str)):
         return None
     content = source.get("content")
+    content = dict(content) if isinstance(content, dict) else {}
+    redacts = source.get("redacts")
+    if kind == "m.room.redaction" and isinstance(redacts, str):
+        content.setdefault("redacts", redacts)  # room versions before 11 keep it outside
+    state_key = source.get("state_key")
     ts = source.get("origin_server_ts")
     origin = datetime.fromtimestamp(ts / 1000 if isinstance(ts, int) else 0, UTC)
     return IncomingEvent(
@@ -88,8 +118,9 @@ def incoming(room_id: str, source: dict[str, Any]) -> IncomingEvent | None:
         room_id=room_id,
         sender=sender,
         event_type=kind,
-        content=content if isinstance(content, dict) else {},
+        content=content,
         origin_ts=origin,
+        state_key=state_key if isinstance(state_key, str) else None,
     )
 
 
@@ -196,7 +227,8 @@ class MatrixTransport:
                     and event.state_key == self.user_id
                     and event.membership == "invite"
                 ):
-                    batch.invites[room_id] = event.sender
+                    direct = bool((event.content or {}).get("is_direct"))
+                    batch.invites[room_id] = Invite(event.sender, direct)
         if since is None:
             return batch  # first start: begin from now, replay nothing
         for room_id, joined in response.rooms.join.items():
@@ -261,6 +293,148 @@ class MatrixTransport:
         if isinstance(response, RoomSendResponse):
             return str(response.event_id)
         raise send_error(response)
+
+    async def act(self, action: RoomAction) -> str | None:
+        """An invite, a kick (also refuses a knock), a redaction, a state event or a power
+        level. An invite or kick whose effect is already there is not an error."""
+        try:
+            return await self._act(action)
+        except (ClientError, TimeoutError, OSError) as exc:
+            raise SendError(f"network: {exc!r}") from exc
+
+    async def _act(self, action: RoomAction) -> str | None:
+        room, user = action.room_id, action.user_id or ""
+        if action.kind == OutboxAction.INVITE:
+            response = await self.client.room_invite(room, user)
+            if isinstance(response, ErrorResponse):
+                if await self._membership(room, user) in ("invite", "join"):
+                    return None  # already done (before a crash, or by someone else)
+                raise send_error(response)
+            return None
+        if action.kind == OutboxAction.KICK:
+            response = await self.client.room_kick(room, user, reason=action.reason)
+            if isinstance(response, ErrorResponse):
+                if await self._membership(room, user) in (None, "leave", "ban"):
+                    return None
+                raise send_error(response)
+            return None
+        if action.kind == OutboxAction.REDACT:
+            response = await self.client.room_redact(
+                room, action.event_id or "", reason=action.reason, tx_id=action.txn_id
+            )
+            if isinstance(response, ErrorResponse):
+                raise send_error(response)
+            return str(response.event_id)
+        if action.kind == OutboxAction.STATE:
+            content = {k: v for k, v in (action.content or {}).items() if k != "reason"}
+            return await self._put_state(room, action.event_type or "", content, action.state_key)
+        if action.kind == OutboxAction.POWER_LEVEL:
+            level = int((action.content or {}).get("level", 0))
+            current = await self.client.room_get_state_event(room, "m.room.power_levels")
+            if not isinstance(current, RoomGetStateEventResponse):
+                raise send_error(current)
+            levels = dict(current.content)
+            users = dict(levels.get("users") or {})
+            if users.get(user) == level:
+                return None
+            users[user] = level
+            levels["users"] = users
+            return await self._put_state(room, "m.room.power_levels", levels, "")
+        raise SendError(f"unknown room action {action.kind!r}", permanent=True)
+
+    async def _put_state(
+        self, room_id: str, event_type: str, content: dict[str, Any], state_key: str
+    ) -> str:
+        response = await self.client.room_put_state(room_id, event_type, content, state_key)
+        if isinstance(response, ErrorResponse):
+            raise send_error(response)
+        return str(response.event_id)
+
+    async def _membership(self, room_id: str, user_id: str) -> str | None:
+        """A user's membership in a room as the server has it now (None: never there)."""
+        response = await self.client.room_get_state_event(room_id, "m.room.member", user_id)
+        if isinstance(response, RoomGetStateEventResponse):
+            membership = response.content.get("membership")
+            return membership if isinstance(membership, str) else None
+        return None
+
+    async def members(self, room_id: str) -> dict[str, str | None]:
+        """The joined members of a room and their display names."""
+        response = await self._call(self.client.joined_members(room_id))
+        if not isinstance(response, JoinedMembersResponse):
+            raise MatrixError(f"cannot list the members of {room_id}: {response}")
+        return {m.user_id: m.display_name for m in response.members}
+
+    async def direct_room(self, user_id: str, known: str | None) -> str:
+        """The direct-message room with a user, created once (see DIRECT_MARKER)."""
+        try:
+            if known is not None:
+                return known
+            found = await self._find_direct(user_id)
+            if found is None:
+                found = await self._create_direct(user_id)
+            await self._remember_direct(user_id, found)
+            return found
+        except (ClientError, TimeoutError, OSError) as exc:
+            raise SendError(f"network: {exc!r}") from exc
+
+    async def _find_direct(self, user_id: str) -> str | None:
+        """A room the bot made for this user before (a crash may have kept it unrecorded)."""
+        joined = await self.client.joined_rooms()
+        if isinstance(joined, ErrorResponse):
+            raise send_error(joined)
+        for room_id in joined.rooms:
+            marker = await self.client.room_get_state_event(room_id, DIRECT_MARKER)
+            if (
+                isinstance(marker, RoomGetStateEventResponse)
+                and marker.content.get("user") == user_id
+            ):
+                return str(room_id)
+        return None
+
+    async def _create_direct(self, user_id: str) -> str:
+        response = await self.client.room_create(
+            is_direct=True,
+            preset=RoomPreset.trusted_private_chat,
+            invite=[user_id],
+            initial_state=[{"type": DIRECT_MARKER, "state_key": "", "content": {"user": user_id}}],
+        )
+        if not isinstance(response, RoomCreateResponse):
+            raise send_error(response)
+        logger.info("created a direct-message room for %s", user_id)
+        return str(response.room_id)
+
+    async def _remember_direct(self, user_id: str, room_id: str) -> None:
+        """Add the room to the bot's `m.direct` account data, so clients show it as a DM."""
+        path = f"/_matrix/client/v3/user/{quote(self.user_id)}/account_data/m.direct"
+        current = await self._raw("GET", path)
+        rooms: dict[str, list[str]] = {}
+        if isinstance(current, dict):
+            rooms = {k: list(v) for k, v in current.items() if isinstance(v, list)}
+        if room_id in rooms.get(user_id, []):
+            return
+        rooms[user_id] = [*rooms.get(user_id, []), room_id]
+        await self._raw("PUT", path, rooms)
+
+    async def _raw(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """A client-server API call nio has no method for (account data)."""
+        session = self.client.client_session
+        if session is None:
+            raise SendError("not connected")
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with session.request(
+            method, self.settings.homeserver.rstrip("/") + path, json=body, headers=headers
+        ) as response:
+            if response.status == 404 and method == "GET":
+                return None
+            if response.status == 429 or response.status >= 500:
+                raise SendError(f"{response.status} on {method} {path}")
+            if response.status >= 400:
+                raise SendError(f"{response.status} on {method} {path}", permanent=True)
+            data = await response.json()
+            return data if isinstance(data, dict) else None
 
     async def _upload(self, attachment: Attachment) -> str:
         """Upload a file; uploading twice after a failure only leaves an unused copy."""

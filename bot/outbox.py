@@ -1,13 +1,18 @@
-"""Sends what handlers queued, once: the transaction id was fixed when the row was written."""
+"""Sends what handlers queued, once: the transaction id was fixed when the row was written.
+
+A row is a message (to a room, or to a user's direct-message room, opened here the
+first time and recorded), or a room action (invite, kick, redaction, state event,
+power level). Each is retried with backoff until it succeeds or is refused for good.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from bot.services import Services
-from bot.transport import Attachment, SendError, Transport
-from storage.models import OutboxEvent
+from commands.kit.services import Services
+from commands.kit.transport import Attachment, RoomAction, SendError, Transport
+from storage.models import OutboxAction, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,23 @@ class OutboxSender:
                 sent += 1
 
     async def send_one(self, row: OutboxEvent) -> bool:
+        try:
+            room_id = row.room_id or await self._direct_room(row)
+            if row.action == OutboxAction.MESSAGE:
+                event_id: str | None = await self._send_message(row, room_id)
+            else:
+                event_id = await self.transport.act(self._action(row, room_id))
+        except SendError as exc:
+            await self._failed(row, exc, self.services.clock.now())
+            return False
+        self.failures = 0
+        async with self.services.db.unit_of_work() as uow:
+            await uow.outbox.mark_sent(
+                row.id, event_id=event_id, now=self.services.clock.now(), room_id=room_id
+            )
+        return True
+
+    async def _send_message(self, row: OutboxEvent, room_id: str) -> str:
         attachment = None
         if row.attachment is not None:
             attachment = Attachment(
@@ -52,22 +74,44 @@ class OutboxSender:
                 row.attachment_type or "application/octet-stream",
                 row.attachment,
             )
-        try:
-            event_id = await self.transport.send(
-                row.room_id, row.event_type, row.content, row.txn_id, attachment
-            )
-        except SendError as exc:
-            await self._failed(row, exc, self.services.clock.now())
-            return False
-        self.failures = 0
+        return await self.transport.send(
+            room_id, row.event_type, row.content, row.txn_id, attachment
+        )
+
+    @staticmethod
+    def _action(row: OutboxEvent, room_id: str) -> RoomAction:
+        content = row.content or {}
+        reason = content.get("reason")
+        return RoomAction(
+            kind=row.action,
+            room_id=room_id,
+            txn_id=row.txn_id,
+            user_id=row.user_id,
+            event_id=content.get("redacts"),
+            event_type=row.event_type or None,
+            state_key=row.state_key or "",
+            content=content,
+            reason=reason if isinstance(reason, str) else None,
+        )
+
+    async def _direct_room(self, row: OutboxEvent) -> str:
+        """The user's direct-message room: recorded, else found or created (once) by the
+        transport, then recorded before anything is sent there."""
+        assert row.user_id is not None
         async with self.services.db.unit_of_work() as uow:
-            await uow.outbox.mark_sent(row.id, event_id=event_id, now=self.services.clock.now())
-        return True
+            known = await uow.direct_rooms.of_user(row.user_id)
+        recorded = known.room_id if known is not None else None
+        room_id = await self.transport.direct_room(row.user_id, recorded)
+        if room_id != recorded:
+            async with self.services.db.unit_of_work() as uow:
+                await uow.direct_rooms.record(row.user_id, room_id, now=self.services.clock.now())
+            logger.info("direct-message room with %s: %s", row.user_id, room_id)
+        return room_id
 
     async def _failed(self, row: OutboxEvent, exc: SendError, now: datetime) -> None:
         async with self.services.db.unit_of_work() as uow:
             if exc.permanent:
-                logger.error("outbox %s to %s refused: %s", row.txn_id, row.room_id, exc)
+                logger.error("outbox %s (%s) refused: %s", row.txn_id, row.action, exc)
                 await uow.outbox.mark_failed(row.id, error=str(exc))
                 return
             attempts = row.attempts + 1

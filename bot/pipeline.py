@@ -1,16 +1,24 @@
-"""The path of one command: inbox -> dispatch -> outbox, each step one transaction."""
+"""The path of one event: inbox -> handlers -> outbox, each step one transaction.
+
+A text command goes to the registry; every other event (a reaction, a poll response,
+a membership change, ...) goes to the handlers the domains declared for its type. The
+handlers' writes, their messages and actions (outbox rows) and the inbox mark commit
+together, so an event is handled exactly once whatever fails.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.context import Context
-from bot.dispatch import dispatch
-from bot.services import Services
-from bot.transport import IncomingEvent
+from commands.kit.context import Context
+from commands.kit.dispatch import dispatch, route, typed_event
+from commands.kit.events import MEMBERSHIP, Membership
+from commands.kit.services import Services
+from commands.kit.transport import IncomingEvent
 from storage.models import InboxEvent, InboxStatus
 from storage.uow import UnitOfWork
 
@@ -52,6 +60,7 @@ class Pipeline:
                     content=event.content,
                     origin_ts=event.origin_ts,
                     now=now,
+                    state_key=event.state_key,
                 )
             if sync_token is not None:
                 await uow.state.set(SYNC_TOKEN, sync_token, now=now)
@@ -70,43 +79,104 @@ class Pipeline:
                 handled += 1
 
     async def process(self, row: InboxEvent) -> None:
-        """One row: the handler's writes, its replies and the mark commit together."""
+        """One row: the handlers' writes, their messages and the mark commit together."""
         now = self.services.clock.now()
+        started = time.perf_counter()
+        what = row.event_type
         try:
             async with self.services.db.unit_of_work() as uow:
                 fresh = await uow.inbox.get(row.id)
                 if fresh is None or fresh.status != InboxStatus.PENDING:
                     return  # someone else handled it
-                status = await self._handle(uow, fresh, now)
-                await uow.inbox.mark(row.id, status, now=now)
+                ctx = await self._context(uow, fresh, now)
+                status, what = await self._handle(ctx, fresh)
+                await uow.inbox.mark(row.id, status, now=now, group=ctx.group)
         except Exception as exc:
             logger.exception("event %s (ref %s) failed", row.event_id, row.id)
             async with self.services.db.unit_of_work() as uow:
                 await uow.inbox.mark(row.id, InboxStatus.FAILED, now=now, error=repr(exc)[:2000])
                 ctx = await self._context(uow, row, now)
                 await ctx.reply("core.error.internal", ref=row.id)
+            status = InboxStatus.FAILED
+        if status != InboxStatus.IGNORED:
+            # One line per handled event: where, who, what, how it ended; never its text.
+            logger.info(
+                "%s in %s from %s: %s (%.0f ms)",
+                what,
+                row.room_id,
+                row.sender,
+                status.value,
+                (time.perf_counter() - started) * 1000,
+            )
 
-    async def _handle(self, uow: UnitOfWork, row: InboxEvent, now: datetime) -> InboxStatus:
-        content = row.content
-        if row.event_type != "m.room.message" or content.get("msgtype") != "m.text":
+    async def _handle(self, ctx: Context, row: InboxEvent) -> tuple[InboxStatus, str]:
+        """Run what the event asks for; returns its status and what it was (a command's
+        name, or the event type)."""
+        # Read the row first: a refused command rolls the transaction back, which
+        # expires every object loaded in it.
+        event_type, content, room_id = row.event_type, row.content, row.room_id
+        if event_type in MEMBERSHIP:
+            return await self._membership(ctx, row), event_type
+        if event_type == "m.room.message":
+            if is_edit(content) or content.get("msgtype") == "m.notice":
+                return InboxStatus.IGNORED, event_type  # edits; other bots' notices
+            await self._note_member(ctx, room_id)
+            name: str | None = None
+            body, formatted = content.get("body"), content.get("formatted_body")
+            if content.get("msgtype") == "m.text" and isinstance(body, str):
+                name = await dispatch(ctx, body, formatted if isinstance(formatted, str) else None)
+            event = await typed_event(ctx, event_type, content, command=name is not None)
+            ran = await route(ctx, event) if event is not None else 0
+            if name is not None:
+                return InboxStatus.DONE, f"!{name}"
+            return (InboxStatus.DONE if ran else InboxStatus.IGNORED), event_type
+        if not self.services.registry.handles(event_type):
+            return InboxStatus.IGNORED, event_type
+        event = await typed_event(ctx, event_type, content)
+        if event is None:
+            logger.info("malformed %s %s ignored", event_type, ctx.event_id)
+            return InboxStatus.IGNORED, event_type
+        if getattr(event, "target", "-") is None and event.target_event is not None:
+            logger.debug("%s %s answers no message of mine", event_type, ctx.event_id)
+        ran = await route(ctx, event)
+        return (InboxStatus.DONE if ran else InboxStatus.IGNORED), event_type
+
+    async def _membership(self, ctx: Context, row: InboxEvent) -> InboxStatus:
+        """Keep who is in which room, then let the domains react to the change."""
+        room_id = row.room_id
+        event = await typed_event(ctx, row.event_type, row.content, state_key=row.state_key)
+        if not isinstance(event, Membership):
             return InboxStatus.IGNORED
-        if is_edit(content):
+        previous = await ctx.uow.room_members.set(
+            room_id,
+            event.user,
+            event.membership,
+            now=ctx.now,
+            display_name=event.display_name,
+        )
+        if previous == event.membership and event.membership != "knock":
+            return InboxStatus.IGNORED  # a profile change, not a membership change
+        if event.membership == "knock" and previous == "join":
+            logger.info("knock from %s, already in %s: ignored", event.user, room_id)
             return InboxStatus.IGNORED
-        body = content.get("body")
-        if not isinstance(body, str):
-            return InboxStatus.IGNORED
-        formatted = content.get("formatted_body")
-        ctx = await self._context(uow, row, now)
-        ran = await dispatch(ctx, body, formatted if isinstance(formatted, str) else None)
-        return InboxStatus.DONE if ran else InboxStatus.IGNORED
+        if ctx.direct:
+            return InboxStatus.IGNORED  # a direct-message room's comings and goings
+        typed = Membership(**{**event.__dict__, "previous": previous})
+        return InboxStatus.DONE if await route(ctx, typed) else InboxStatus.IGNORED
+
+    async def _note_member(self, ctx: Context, room_id: str) -> None:
+        """Whoever speaks in a room is in it (for a room whose members the bot has not
+        been told about yet)."""
+        if await ctx.uow.room_members.membership(room_id, ctx.sender) is None:
+            await ctx.uow.room_members.set(room_id, ctx.sender, "join", now=ctx.now)
 
     async def _context(self, uow: UnitOfWork, row: InboxEvent, now: datetime) -> Context:
-        room = await self.services.room(uow, row.room_id)
-        return Context(
-            services=self.services,
-            uow=uow,
-            room=room,
-            now=now,
+        place = await self.services.place(uow, row.room_id, row.sender)
+        return Context.at(
+            self.services,
+            uow,
+            place,
+            now,
             sender=row.sender,
             event_id=row.event_id,
             thread_root=thread_root(row.content),

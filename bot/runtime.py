@@ -17,12 +17,12 @@ from datetime import timedelta
 from typing import TypeVar
 
 from bot.app import Bot
-from bot.clock import Clock
-from bot.config import Settings, require_matrix
-from bot.health import Health
+from bot.config import AppSettings, require_matrix
 from bot.matrix import MatrixError, MatrixTransport, SyncBatch
 from bot.pipeline import SYNC_TOKEN
 from bot.tasks import Tasks
+from commands.kit.clock import Clock
+from commands.kit.health import Health
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def sync_backoff(failures: int) -> float:
 
 
 class Runtime:
-    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+    def __init__(self, settings: AppSettings, *, clock: Clock | None = None) -> None:
         self.settings = settings
         self.matrix_settings = require_matrix(settings)
         self.bot = Bot(settings, clock=clock)
@@ -156,15 +156,39 @@ class Runtime:
         for room in self.settings.rooms:
             if room.id not in joined:
                 await self.transport.join(room.id)
+        async with self.services.db.unit_of_work() as uow:
+            rooms = [room.id for room in self.settings.rooms] + list(await uow.rooms.ids())
+        for room_id in dict.fromkeys(rooms):
+            await self._learn_members(room_id)
+
+    async def _learn_members(self, room_id: str) -> None:
+        """Who is in a group room now (membership events keep it up to date afterwards):
+        a direct message acts for the group whose room its sender is in."""
+        try:
+            members = await self.transport.members(room_id)
+        except MatrixError as exc:
+            logger.warning("cannot list the members of %s yet: %s", room_id, exc)
+            return
+        async with self.services.db.unit_of_work() as uow:
+            for user_id, name in members.items():
+                if await uow.room_members.membership(room_id, user_id) != "join":
+                    await uow.room_members.set(
+                        room_id, user_id, "join", now=self.clock.now(), display_name=name
+                    )
 
     def allowed_rooms(self, joined_by_invite: set[str]) -> set[str]:
-        """The configured rooms, and those an admin invited the bot to (they have a row)."""
+        """The configured rooms, those an admin invited the bot to (they have a row), and
+        the direct-message rooms."""
         return {room.id for room in self.settings.rooms} | joined_by_invite
+
+    async def _known_rooms(self) -> set[str]:
+        async with self.services.db.unit_of_work() as uow:
+            return set(await uow.rooms.ids()) | set(await uow.direct_rooms.room_ids())
 
     async def _sync_loop(self) -> None:
         async with self.services.db.unit_of_work() as uow:
             since = await uow.state.get(SYNC_TOKEN)
-            invited_rooms = set(await uow.rooms.ids())
+        invited_rooms = await self._known_rooms()
         while not self._stop.is_set():
             self.health.sync_requests += 1
             try:
@@ -179,6 +203,10 @@ class Runtime:
                 return
             await self._accept_invites(batch, invited_rooms)
             allowed = self.allowed_rooms(invited_rooms)
+            if any(e.room_id not in allowed for e in batch.events):
+                # A direct-message room the sender opened since: read them again.
+                invited_rooms |= await self._known_rooms()
+                allowed = self.allowed_rooms(invited_rooms)
             events = [e for e in batch.events if e.room_id in allowed]
             await self.bot.pipeline.ingest(events, sync_token=batch.next_batch)
             since = batch.next_batch
@@ -188,7 +216,18 @@ class Runtime:
                 self.work.set()
 
     async def _accept_invites(self, batch: SyncBatch, invited_rooms: set[str]) -> None:
-        for room_id, inviter in batch.invites.items():
+        for room_id, invite in batch.invites.items():
+            inviter = invite.inviter
+            if invite.direct:
+                # Anyone may talk to the bot in private; what it tells them there is
+                # limited to the groups they are in.
+                if await self.transport.join(room_id):
+                    invited_rooms.add(room_id)
+                    async with self.services.db.unit_of_work() as uow:
+                        await uow.direct_rooms.record(inviter, room_id, now=self.clock.now())
+                        await uow.room_members.set(room_id, inviter, "join", now=self.clock.now())
+                    logger.info("joined a direct-message room with %s", inviter)
+                continue
             if inviter not in self.settings.admins:
                 logger.warning(
                     "ignoring an invitation to %s from %s (not an admin)", room_id, inviter
@@ -206,6 +245,7 @@ class Runtime:
                         )
                 self.services.forget_room(room_id)
                 logger.info("joined %s, invited by %s", room_id, inviter)
+                await self._learn_members(room_id)
 
     async def _work_loop(self) -> None:
         while not self._stop.is_set():

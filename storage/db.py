@@ -72,12 +72,17 @@ class Database:
     def kind(self) -> str:
         return self.engine.dialect.name
 
-    async def upgrade(self) -> None:
-        """Bring the schema to the latest migration (the bot does this on start)."""
+    async def upgrade(self, *, default_group: str | None = None) -> None:
+        """Bring the schema to the latest migration (the bot does this on start).
+
+        `default_group` is the group that rows written before groups existed belong to
+        (the configured room's); a migration that introduces group ownership reads it.
+        """
 
         def run(connection: Connection) -> None:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
+            cfg.attributes["default_group"] = default_group
             command.upgrade(cfg, "head")
 
         async with self.engine.begin() as conn:

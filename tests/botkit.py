@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app import Bot
-from bot.clock import FakeClock
 from bot.config import Settings
 from bot.outbox import OutboxSender
-from bot.transport import Attachment, IncomingEvent, MediaError, SendError
+from commands.kit.clock import FakeClock
+from commands.kit.transport import Attachment, IncomingEvent, MediaError, RoomAction, SendError
 
 ROOM = "!groupe"
+GROUP = ROOM  # the room is a group of its own
 ALICE = "@alice:fablab.test"  # admin by configuration
 BOB = "@bob:fablab.test"
 CAROL = "@carol:fablab.test"
@@ -39,11 +40,14 @@ class Sent:
 
 @dataclass
 class FakeTransport:
-    """Records what the bot sends; `fail_next` makes the next sends raise."""
+    """Records what the bot sends and does; `failures` makes the next sends raise."""
 
     sent: list[Sent] = field(default_factory=list)
+    actions: list[RoomAction] = field(default_factory=list)
     failures: list[SendError] = field(default_factory=list)
     seen_txn: dict[str, str] = field(default_factory=dict)
+    direct: dict[str, str] = field(default_factory=dict)  # user -> room
+    rooms_created: int = 0
 
     async def send(
         self,
@@ -61,6 +65,25 @@ class FakeTransport:
         self.seen_txn[txn_id] = event_id
         self.sent.append(Sent(room_id, event_type, content, txn_id, event_id, attachment))
         return event_id
+
+    async def act(self, action: RoomAction) -> str | None:
+        if self.failures:
+            raise self.failures.pop(0)
+        if action.txn_id in self.seen_txn:
+            return self.seen_txn[action.txn_id]
+        self.seen_txn[action.txn_id] = f"$act{len(self.actions)}"
+        self.actions.append(action)
+        return self.seen_txn[action.txn_id]
+
+    async def direct_room(self, user_id: str, known: str | None) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        if known is not None:
+            return known
+        if user_id not in self.direct:  # like the Matrix transport: found, else created once
+            self.rooms_created += 1
+            self.direct[user_id] = f"!dm-{user_id.lstrip('@').split(':')[0]}"
+        return self.direct[user_id]
 
 
 @dataclass

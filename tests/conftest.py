@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.clock import FakeClock
 from bot.config import RoomSettings, Settings
+from commands.kit.clock import FakeClock
 from tests.botkit import ALICE, ROOM, TestBot
 
 PG_URL = os.environ.get("PASSERELLE_TEST_PG_URL")

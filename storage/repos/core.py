@@ -1,34 +1,63 @@
-"""Repositories of the runtime's own tables: rooms, members, inbox, outbox, state, audit."""
+"""Repositories of the runtime's own tables: rooms, members and roles, who is in which
+room, direct-message rooms, inbox, outbox, state, audit."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     AuditEntry,
     BotState,
+    DirectRoom,
     InboxEvent,
     InboxStatus,
     Member,
+    OutboxAction,
     OutboxEvent,
     OutboxStatus,
     Role,
     Room,
+    RoomMember,
 )
+from storage.repos.base import GroupRepository, Repository
 from storage.search import redact
 
+__all__ = [
+    "AuditRepository",
+    "DirectRoomRepository",
+    "GroupRepository",
+    "InboxRepository",
+    "MemberRepository",
+    "OutboxRepository",
+    "Ref",
+    "Repository",
+    "RoomMemberRepository",
+    "RoomRepository",
+    "StateRepository",
+]
 
-class Repository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+
+@dataclass(frozen=True)
+class Ref:
+    """What a message the bot sent was about: (domain, kind, id), e.g. a reminder of
+    follow-up 12 is ("followups", "reminder", "12")."""
+
+    domain: str
+    kind: str
+    id: str
+
+    @classmethod
+    def of(cls, row: OutboxEvent) -> Ref | None:
+        if row.ref_domain is None or row.ref_kind is None or row.ref_id is None:
+            return None
+        return cls(row.ref_domain, row.ref_kind, row.ref_id)
 
 
 def _redacted(
@@ -59,6 +88,16 @@ async def _redact_rows(
     return count
 
 
+def _in_group(
+    group_column: Any, room_column: Any, group: str, rooms: Iterable[str]
+) -> ColumnElement[bool]:
+    """Rows of a group: marked with it, or (written before groups) in one of its rooms."""
+    return or_(
+        group_column == group,
+        group_column.is_(None) & room_column.in_(list(rooms)),
+    )
+
+
 class RoomRepository(Repository):
     async def get(self, room_id: str) -> Room | None:
         return await self.session.get(Room, room_id)
@@ -79,9 +118,11 @@ class RoomRepository(Repository):
         return room
 
 
-class MemberRepository(Repository):
+class MemberRepository(GroupRepository):
+    """Roles in one group (configured admins are admins everywhere: see the services)."""
+
     async def get(self, user_id: str) -> Member | None:
-        return await self.session.get(Member, user_id)
+        return await self.session.get(Member, (self.group, user_id))
 
     async def role_of(self, user_id: str) -> Role:
         member = await self.get(user_id)
@@ -90,7 +131,9 @@ class MemberRepository(Repository):
     async def set_role(self, user_id: str, role: Role, *, now: datetime) -> Member:
         member = await self.get(user_id)
         if member is None:
-            member = Member(user_id=user_id, role=role, created_at=now, updated_at=now)
+            member = Member(
+                group_id=self.group, user_id=user_id, role=role, created_at=now, updated_at=now
+            )
             self.session.add(member)
         else:
             member.role, member.updated_at = role, now
@@ -99,9 +142,105 @@ class MemberRepository(Repository):
 
     async def with_role_at_least(self, role: Role) -> Sequence[Member]:
         rows = await self.session.scalars(
-            select(Member).where(Member.role >= role).order_by(Member.user_id)
+            select(Member)
+            .where(Member.group_id == self.group, Member.role >= role)
+            .order_by(Member.user_id)
         )
         return rows.all()
+
+
+class RoomMemberRepository(Repository):
+    """Who is in which room, as membership events (and the console) told the bot."""
+
+    async def set(
+        self,
+        room_id: str,
+        user_id: str,
+        membership: str,
+        *,
+        now: datetime,
+        display_name: str | None = None,
+    ) -> str | None:
+        """Record a membership; returns the previous one (None when unknown)."""
+        row = await self.session.get(RoomMember, (room_id, user_id))
+        if row is None:
+            self.session.add(
+                RoomMember(
+                    room_id=room_id,
+                    user_id=user_id,
+                    membership=membership,
+                    display_name=display_name,
+                    updated_at=now,
+                )
+            )
+            await self.session.flush()
+            return None
+        before = row.membership
+        row.membership, row.updated_at = membership, now
+        if display_name is not None:
+            row.display_name = display_name
+        await self.session.flush()
+        return before
+
+    async def membership(self, room_id: str, user_id: str) -> str | None:
+        row = await self.session.get(RoomMember, (room_id, user_id))
+        return row.membership if row else None
+
+    async def rooms_of(self, user_id: str, among: Iterable[str]) -> list[str]:
+        """The rooms among `among` that this user has joined."""
+        rooms = list(among)
+        if not rooms:
+            return []
+        rows = await self.session.scalars(
+            select(RoomMember.room_id).where(
+                RoomMember.user_id == user_id,
+                RoomMember.membership == "join",
+                RoomMember.room_id.in_(rooms),
+            )
+        )
+        return sorted(rows)
+
+    async def joined(self, room_id: str) -> list[RoomMember]:
+        rows = await self.session.scalars(
+            select(RoomMember)
+            .where(RoomMember.room_id == room_id, RoomMember.membership == "join")
+            .order_by(RoomMember.user_id)
+        )
+        return list(rows)
+
+
+class DirectRoomRepository(Repository):
+    """The one direct-message room per user, created once."""
+
+    async def of_user(self, user_id: str) -> DirectRoom | None:
+        return await self.session.get(DirectRoom, user_id)
+
+    async def by_room(self, room_id: str) -> DirectRoom | None:
+        return await self.session.scalar(select(DirectRoom).where(DirectRoom.room_id == room_id))
+
+    async def record(self, user_id: str, room_id: str, *, now: datetime) -> DirectRoom:
+        row = await self.of_user(user_id)
+        if row is None:
+            row = DirectRoom(user_id=user_id, room_id=room_id, created_at=now, updated_at=now)
+            self.session.add(row)
+        else:
+            row.room_id, row.updated_at = room_id, now
+        await self.session.flush()
+        return row
+
+    async def choose_group(self, user_id: str, group: str | None, *, now: datetime) -> None:
+        row = await self.of_user(user_id)
+        if row is None:
+            row = DirectRoom(user_id=user_id, room_id=None, created_at=now, updated_at=now)
+            self.session.add(row)
+        row.group_id, row.updated_at = group, now
+        await self.session.flush()
+
+    async def room_ids(self) -> Sequence[str]:
+        rows = await self.session.scalars(
+            select(DirectRoom.room_id).where(DirectRoom.room_id.is_not(None))
+        )
+        return [r for r in rows if r is not None]
 
 
 class InboxRepository(Repository):
@@ -115,6 +254,7 @@ class InboxRepository(Repository):
         content: dict[str, Any],
         origin_ts: datetime,
         now: datetime,
+        state_key: str | None = None,
     ) -> bool:
         """Store an event unless it is already there; True when it was new."""
         values = {
@@ -122,15 +262,16 @@ class InboxRepository(Repository):
             "room_id": room_id,
             "sender": sender,
             "event_type": event_type,
+            "state_key": state_key,
             "content": content,
             "origin_ts": origin_ts,
             "received_at": now,
             "status": InboxStatus.PENDING,
         }
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = (
-            insert(InboxEvent).values(**values).on_conflict_do_nothing(index_elements=["event_id"])
+            self.insert(InboxEvent)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["event_id"])
         )
         result = await self.session.execute(stmt)
         return bool(getattr(result, "rowcount", 0))
@@ -148,13 +289,22 @@ class InboxRepository(Repository):
     async def get(self, inbox_id: int) -> InboxEvent | None:
         return await self.session.get(InboxEvent, inbox_id)
 
+    async def by_event_id(self, event_id: str) -> InboxEvent | None:
+        return await self.session.scalar(select(InboxEvent).where(InboxEvent.event_id == event_id))
+
     async def mark(
-        self, inbox_id: int, status: InboxStatus, *, now: datetime, error: str | None = None
+        self,
+        inbox_id: int,
+        status: InboxStatus,
+        *,
+        now: datetime,
+        error: str | None = None,
+        group: str | None = None,
     ) -> None:
         await self.session.execute(
             update(InboxEvent)
             .where(InboxEvent.id == inbox_id)
-            .values(status=status, processed_at=now, error=error)
+            .values(status=status, processed_at=now, error=error, group_id=group)
         )
 
     async def latest_file(self, room_id: str, sender: str, before_id: int) -> InboxEvent | None:
@@ -175,38 +325,53 @@ class InboxRepository(Repository):
                 return row
         return None
 
-    async def redact(self, needles: Sequence[str], marker: str) -> int:
-        """Black out text (folded needles: a name, an e-mail) in the stored messages.
+    async def redact(
+        self, needles: Sequence[str], marker: str, *, group: str, rooms: Iterable[str]
+    ) -> int:
+        """Black out text (folded needles: a name, an e-mail) in a group's stored messages.
 
         For an erasure: the bot's own copy of what was typed must not keep what was erased.
         """
         rows = await self.session.scalars(
-            select(InboxEvent).where(InboxEvent.event_type == "m.room.message")
+            select(InboxEvent).where(
+                InboxEvent.event_type == "m.room.message",
+                _in_group(InboxEvent.group_id, InboxEvent.room_id, group, rooms),
+            )
         )
         return await _redact_rows(self.session, rows.all(), needles, marker)
 
-    async def count(self, status: InboxStatus) -> int:
-        total = await self.session.scalar(
-            select(func.count()).select_from(InboxEvent).where(InboxEvent.status == status)
-        )
-        return int(total or 0)
+    async def count(self, status: InboxStatus, *, besides: int | None = None) -> int:
+        """How many events have this status (`besides`: leave this row out of the count)."""
+        query = select(func.count()).select_from(InboxEvent).where(InboxEvent.status == status)
+        if besides is not None:
+            query = query.where(InboxEvent.id != besides)
+        return int(await self.session.scalar(query) or 0)
 
 
 class OutboxRepository(Repository):
     async def add(
         self,
         *,
-        room_id: str,
+        room_id: str | None,
         event_type: str,
         content: dict[str, Any],
         now: datetime,
         inbox_id: int | None = None,
         attachment: tuple[str, str, bytes] | None = None,
+        action: OutboxAction = OutboxAction.MESSAGE,
+        user_id: str | None = None,
+        state_key: str | None = None,
+        group: str | None = None,
+        ref: Ref | None = None,
     ) -> str:
-        """Queue an event; its transaction id is chosen now and never changes (returned).
+        """Queue a message or an action; its transaction id is chosen now and never
+        changes (returned).
 
-        `attachment` is (file name, MIME type, bytes), uploaded when the event is sent.
+        A message with no `room_id` goes to `user_id`'s direct-message room. `attachment`
+        is (file name, MIME type, bytes), uploaded when the event is sent.
         """
+        if room_id is None and (action != OutboxAction.MESSAGE or user_id is None):
+            raise ValueError("only a message to a user may leave its room to the sender")
         name, mimetype, data = attachment if attachment else (None, None, None)
         txn_id = f"pas-{uuid.uuid4().hex}"
         await self.session.execute(
@@ -215,10 +380,17 @@ class OutboxRepository(Repository):
                 attachment_name=name,
                 attachment_type=mimetype,
                 txn_id=txn_id,
+                action=action,
                 room_id=room_id,
+                user_id=user_id,
                 event_type=event_type,
+                state_key=state_key,
                 content=content,
                 inbox_id=inbox_id,
+                group_id=group,
+                ref_domain=ref.domain if ref else None,
+                ref_kind=ref.kind if ref else None,
+                ref_id=ref.id if ref else None,
                 status=OutboxStatus.PENDING,
                 attempts=0,
                 created_at=now,
@@ -243,11 +415,39 @@ class OutboxRepository(Repository):
             )
         )
 
-    async def mark_sent(self, outbox_id: int, *, event_id: str, now: datetime) -> None:
+    async def by_event_id(self, event_id: str) -> OutboxEvent | None:
+        """The row the bot sent as this event (to trace a reaction or a response back)."""
+        return await self.session.scalar(
+            select(OutboxEvent).where(OutboxEvent.event_id == event_id).limit(1)
+        )
+
+    async def last_sent(self, room_id: str) -> OutboxEvent | None:
+        """The last message the bot sent in a room."""
+        return await self.session.scalar(
+            select(OutboxEvent)
+            .where(
+                OutboxEvent.room_id == room_id,
+                OutboxEvent.status == OutboxStatus.SENT,
+                OutboxEvent.action == OutboxAction.MESSAGE,
+                OutboxEvent.event_type == "m.room.message",
+            )
+            .order_by(OutboxEvent.sent_at.desc(), OutboxEvent.id.desc())
+            .limit(1)
+        )
+
+    async def mark_sent(
+        self, outbox_id: int, *, event_id: str | None, now: datetime, room_id: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "status": OutboxStatus.SENT,
+            "event_id": event_id,
+            "sent_at": now,
+            "last_error": None,
+        }
+        if room_id is not None:
+            values["room_id"] = room_id
         await self.session.execute(
-            update(OutboxEvent)
-            .where(OutboxEvent.id == outbox_id)
-            .values(status=OutboxStatus.SENT, event_id=event_id, sent_at=now, last_error=None)
+            update(OutboxEvent).where(OutboxEvent.id == outbox_id).values(**values)
         )
 
     async def mark_retry(
@@ -266,10 +466,15 @@ class OutboxRepository(Repository):
             .values(status=OutboxStatus.FAILED, last_error=error)
         )
 
-    async def redact(self, needles: Sequence[str], marker: str) -> int:
-        """Black out text in the bot's own messages, sent or waiting (see InboxRepository)."""
+    async def redact(
+        self, needles: Sequence[str], marker: str, *, group: str, rooms: Iterable[str]
+    ) -> int:
+        """Black out text in a group's copies of the bot's messages, sent or waiting."""
         rows = await self.session.scalars(
-            select(OutboxEvent).where(OutboxEvent.event_type == "m.room.message")
+            select(OutboxEvent).where(
+                OutboxEvent.event_type == "m.room.message",
+                _in_group(OutboxEvent.group_id, OutboxEvent.room_id, group, rooms),
+            )
         )
         return await _redact_rows(self.session, rows.all(), needles, marker)
 
@@ -293,6 +498,9 @@ class StateRepository(Repository):
             row.value, row.updated_at = value, now
         await self.session.flush()
 
+    async def drop(self, key: str) -> None:
+        await self.session.execute(delete(BotState).where(BotState.key == key))
+
 
 class AuditRepository(Repository):
     async def record(
@@ -302,15 +510,23 @@ class AuditRepository(Repository):
         action: str,
         now: datetime,
         room_id: str | None = None,
+        group: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
         self.session.add(
-            AuditEntry(at=now, actor=actor, room_id=room_id, action=action, detail=detail or {})
+            AuditEntry(
+                at=now,
+                actor=actor,
+                room_id=room_id,
+                group_id=group,
+                action=action,
+                detail=detail or {},
+            )
         )
         await self.session.flush()
 
-    async def latest(self, limit: int = 20) -> Sequence[AuditEntry]:
-        rows = await self.session.scalars(
-            select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-        )
-        return rows.all()
+    async def latest(self, limit: int = 20, *, group: str | None = None) -> Sequence[AuditEntry]:
+        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+        if group is not None:
+            query = query.where(AuditEntry.group_id == group)
+        return (await self.session.scalars(query)).all()

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build_registry
-from commands.i18n import LOCALES, Catalog, html_to_plain
+from bot.app import build_registry, default_catalog
+from commands.kit.i18n import LOCALES, html_to_plain
 from tests.botkit import TestBot
 
-CATALOG = Catalog.load()
+CATALOG = default_catalog()
 KEY_USE = re.compile(
     r"""\b(?:reply|notice|say|CommandError|ArgError|PermissionDenied|render|t|text)\(\s*"([a-z][a-z0-9_]*\.[a-z0-9_.]+)\"""",
 )

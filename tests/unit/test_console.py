@@ -76,8 +76,9 @@ def test_time_directive_and_bad_directives(tmp: Path) -> None:
     result = console(tmp, script, "--now", "2026-11-27T10:00")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Vous êtes @you:console")
-    assert "is in the past; the clock only moves forward" in result.stderr
-    assert "Unknown directive /nope" in result.stderr
+    # Directive feedback speaks the room's language (French here).
+    assert "est dans le passé ; l'horloge n'avance que vers le futur" in result.stderr
+    assert "Directive inconnue : /nope" in result.stderr
 
 
 def test_bad_config_stops_with_one_line_per_problem(tmp: Path) -> None:

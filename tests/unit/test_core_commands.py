@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditEntry, InboxEvent, Role, Room
-from tests.botkit import ALICE, BOB, CAROL, ROOM, TestBot
+from storage.repos.core import MemberRepository
+from tests.botkit import ALICE, BOB, CAROL, GROUP, ROOM, TestBot
 
 
 async def test_help_lists_commands_in_french_by_default(bot: TestBot) -> None:
@@ -101,7 +102,7 @@ async def test_role_is_granted_by_admin_and_checked_on_user_id(bot: TestBot) -> 
     answer = await bot.ask(f"!role {BOB} modérateur", sender=ALICE)
     assert answer == f"{BOB} est désormais modérateur (était membre)."
     async with bot.services.db.unit_of_work() as uow:
-        assert await uow.members.role_of(BOB) == Role.MODERATOR
+        assert await uow.repo(MemberRepository, GROUP).role_of(BOB) == Role.MODERATOR
     # Bob is now a moderator: settings yes, roles no.
     assert (await bot.ask("!reglages", sender=BOB)).startswith("Ce salon parle français")
     assert await bot.ask(f"!role {CAROL} admin", sender=BOB) == (
@@ -157,7 +158,7 @@ async def test_unexpected_error_answers_with_a_reference_and_changes_nothing(
     entry = bot.services.registry.lookup("whoami")
 
     async def broken(ctx: object, args: object) -> None:
-        await ctx.uow.members.set_role(BOB, Role.ADMIN, now=bot.clock.now())  # type: ignore[attr-defined]
+        await ctx.uow.repo(MemberRepository, GROUP).set_role(BOB, Role.ADMIN, now=bot.clock.now())  # type: ignore[attr-defined]
         raise RuntimeError("boom")
 
     monkeypatch.setattr(entry, "handler", broken)
@@ -168,6 +169,8 @@ async def test_unexpected_error_answers_with_a_reference_and_changes_nothing(
         [row] = (await uow.session.scalars(select(InboxEvent))).all()
         assert row.status == "failed"
         assert "boom" in (row.error or "")
-        assert await uow.members.role_of(BOB) == Role.MEMBER  # the write was rolled back
+        assert (
+            await uow.repo(MemberRepository, GROUP).role_of(BOB) == Role.MEMBER
+        )  # the write was rolled back
     # The next command still runs.
     assert (await bot.ask("!quisuisje")).startswith("Vous êtes")

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from nio import RoomSendError
 
-from bot.health import Health
 from bot.matrix import incoming, send_error
 from bot.runtime import sync_backoff
+from commands.kit.health import Health
 
 
 def _error(status: int | None, body: dict[str, object]) -> RoomSendError:

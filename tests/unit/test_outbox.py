@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.outbox import backoff
-from bot.transport import SendError
+from commands.kit.transport import SendError
 from storage.models import OutboxEvent
 from tests.botkit import TestBot
 

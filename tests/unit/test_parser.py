@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commands.args import (
+from commands.kit.args import (
     Arg,
     Choice,
     Duration,
@@ -26,15 +26,15 @@ from commands.args import (
     When,
     Word,
 )
-from commands.errors import CommandError
-from commands.registry import MAX_LENGTH, Args, Command, Group, ParsedCommand, Registry, Router
-from commands.text import QUOTES, Token, tokenize
+from commands.kit.errors import CommandError
+from commands.kit.registry import MAX_LENGTH, Args, Command, Group, ParsedCommand, Registry, Router
+from commands.kit.text import QUOTES, Token, tokenize
 from storage.models import Role
 
 if TYPE_CHECKING:
     from _pytest.mark.structures import ParameterSet
 
-    from bot.context import Context
+    from commands.kit.context import Context
 
 # Friday 27 November 2026, 10:00 in Paris (winter time, UTC+1).
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

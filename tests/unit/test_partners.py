@@ -11,10 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import FakeClock
 from bot.config import RoomSettings, Settings
+from commands.kit.clock import FakeClock
 from storage.models import AuditEntry, Partner, PartnerEvent, Role
-from tests.botkit import ALICE, BOB, CAROL, ROOM, TestBot
+from storage.repos.core import MemberRepository
+from storage.repos.partners import PartnerRepository
+from tests.botkit import ALICE, BOB, CAROL, GROUP, ROOM, TestBot
 
 CONSORTIUM = ["MDL", "Petits Débrouillards", "Télécom Bretagne"]
 
@@ -35,13 +37,13 @@ def settings(db_url: str) -> Settings:
 async def group(bot: TestBot) -> TestBot:
     """The bot, with Carol a moderator."""
     async with bot.services.db.unit_of_work() as uow:
-        await uow.members.set_role(CAROL, Role.MODERATOR, now=bot.clock.now())
+        await uow.repo(MemberRepository, GROUP).set_role(CAROL, Role.MODERATOR, now=bot.clock.now())
     return bot
 
 
 async def partner(bot: TestBot, name_key: str) -> Partner:
     async with bot.services.db.unit_of_work() as uow:
-        found = await uow.partners.by_key(name_key)
+        found = await uow.repo(PartnerRepository, GROUP).by_key(name_key)
         assert found is not None, name_key
         return found
 
@@ -417,9 +419,9 @@ async def test_show_card(group: TestBot) -> None:
     group.clock.advance(timedelta(days=1))
     await group.ask("!partenaire note KidiTap Atelier prévu en mars", sender=CAROL)
     async with group.services.db.unit_of_work() as uow:
-        kidi = await uow.partners.by_key("kiditap")
+        kidi = await uow.repo(PartnerRepository, GROUP).by_key("kiditap")
         assert kidi is not None
-        await uow.partners.link(
+        await uow.repo(PartnerRepository, GROUP).link(
             kidi, type_="followup", ref="12", text="Relancer Anne", actor=BOB, now=group.clock.now()
         )
     answer = await group.ask("!partenaire voir kiditap", sender=BOB)
@@ -442,7 +444,12 @@ async def test_show_card(group: TestBot) -> None:
     ]
     # A follow-up once done leaves the card's open list (the follow-ups domain calls this).
     async with group.services.db.unit_of_work() as uow:
-        assert await uow.partners.close_link("followup", "12") == 1
+        assert (
+            await uow.repo(PartnerRepository, GROUP).close_link(
+                "followup", "12", now=group.clock.now()
+            )
+            == 1
+        )
     assert "Relances ouvertes" not in await group.ask("!partenaire voir KidiTap", sender=BOB)
 
 

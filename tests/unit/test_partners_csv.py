@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from commands.errors import CommandError
+from commands.kit.errors import CommandError
 from storage.models import Partner, PendingAction, Role
+from storage.repos.core import MemberRepository
 from storage.repos.partners import PartnerRepository
-from tests.botkit import BOB, CAROL, TestBot
+from tests.botkit import BOB, CAROL, GROUP, TestBot
 from tests.unit.test_partners import audit_actions, count_partners, events, partner
 from tests.unit.test_partners import settings as partners_settings
 
@@ -30,7 +31,7 @@ def settings(db_url: str) -> Settings:
 async def group(bot: TestBot) -> TestBot:
     """Carol is a moderator; KidiTap exists, contacted."""
     async with bot.services.db.unit_of_work() as uow:
-        await uow.members.set_role(CAROL, Role.MODERATOR, now=bot.clock.now())
+        await uow.repo(MemberRepository, GROUP).set_role(CAROL, Role.MODERATOR, now=bot.clock.now())
     await bot.ask("!partenaire ajouter KidiTap type=entreprise etiquettes=jeux", sender=BOB)
     await bot.ask("!partenaire statut KidiTap contacté", sender=BOB)
     return bot

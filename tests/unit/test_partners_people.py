@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from bot.config import Settings
 from storage.models import AuditEntry, InboxEvent, OutboxEvent, PartnerPerson, PartnerTerm, Role
-from tests.botkit import BOB, CAROL, TestBot
+from storage.repos.core import MemberRepository
+from tests.botkit import BOB, CAROL, GROUP, TestBot
 from tests.unit.test_partners import events
 from tests.unit.test_partners import settings as partners_settings
 
@@ -26,7 +27,7 @@ def settings(db_url: str) -> Settings:
 async def group(bot: TestBot) -> TestBot:
     """Carol is a moderator; KidiTap and Conrad exist."""
     async with bot.services.db.unit_of_work() as uow:
-        await uow.members.set_role(CAROL, Role.MODERATOR, now=bot.clock.now())
+        await uow.repo(MemberRepository, GROUP).set_role(CAROL, Role.MODERATOR, now=bot.clock.now())
     await bot.ask("!partenaire ajouter KidiTap type=entreprise", sender=BOB)
     await bot.ask("!partenaire ajouter Conrad type=entreprise", sender=BOB)
     return bot

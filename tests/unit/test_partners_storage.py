@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from storage.db import Database
 from storage.models import Base, PartnerGram, PartnerTerm, known_to_models
-from storage.repos.partners import PartnerFilter
+from storage.repos.partners import PartnerFilter, PartnerRepository
 from storage.search import redact, trigrams, words
+
+GROUP = "!groupe"
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 ACTOR = "@alice:fablab.test"
@@ -51,7 +53,7 @@ async def terms_of(db: Database, partner_id: int) -> set[str]:
 
 async def test_search_rows_follow_the_card(db: Database) -> None:
     async with db.unit_of_work() as uow:
-        kidi = await uow.partners.create(
+        kidi = await uow.repo(PartnerRepository, GROUP).create(
             name="KidiTap",
             kind="company",
             status="idea",
@@ -63,10 +65,12 @@ async def test_search_rows_follow_the_card(db: Database) -> None:
         kidi_id = kidi.id
     assert await terms_of(db, kidi_id) == {"kiditap", "jeux", "educatifs", "economie", "sociale"}
     async with db.unit_of_work() as uow:
-        kidi = await uow.partners.get(kidi_id)
+        kidi = await uow.repo(PartnerRepository, GROUP).get(kidi_id)
         assert kidi is not None
-        await uow.partners.add_note(kidi, "Œuvre commune, atelier", actor=ACTOR, now=NOW)
-        await uow.partners.update(
+        await uow.repo(PartnerRepository, GROUP).add_note(
+            kidi, "Œuvre commune, atelier", actor=ACTOR, now=NOW
+        )
+        await uow.repo(PartnerRepository, GROUP).update(
             kidi, {"name": "Kidi Tap", "description": None}, actor=ACTOR, now=NOW
         )
     assert await terms_of(db, kidi_id) == {
@@ -86,27 +90,33 @@ async def test_search_rows_follow_the_card(db: Database) -> None:
         )
         assert grams == trigrams("Kidi Tap") | trigrams("Économie sociale")
         # Prefixes are ranges of the primary key, non-ASCII included (byte order on PG).
-        found = await uow.partners.search("œuv")
+        found = await uow.repo(PartnerRepository, GROUP).search("œuv")
         assert [h.partner.name for h in found.hits] == ["Kidi Tap"]
-        assert (await uow.partners.search("educatifs")).hits == []  # description cleared
+        assert (
+            await uow.repo(PartnerRepository, GROUP).search("educatifs")
+        ).hits == []  # description cleared
 
 
 async def test_interactions_move_last_interaction_but_edits_do_not(db: Database) -> None:
     async with db.unit_of_work() as uow:
-        kidi = await uow.partners.create(
+        kidi = await uow.repo(PartnerRepository, GROUP).create(
             name="KidiTap", kind="company", status="idea", actor=ACTOR, now=NOW
         )
         later = NOW + timedelta(days=3)
-        await uow.partners.update(kidi, {"website": "https://kiditap.fr"}, actor=ACTOR, now=later)
+        await uow.repo(PartnerRepository, GROUP).update(
+            kidi, {"website": "https://kiditap.fr"}, actor=ACTOR, now=later
+        )
         assert (kidi.last_interaction_at, kidi.updated_at) == (NOW, later)
-        await uow.partners.update(kidi, {"status": "interested"}, actor=ACTOR, now=later)
+        await uow.repo(PartnerRepository, GROUP).update(
+            kidi, {"status": "interested"}, actor=ACTOR, now=later
+        )
         assert kidi.last_interaction_at == later
         even_later = later + timedelta(days=1)
-        await uow.partners.link(
+        await uow.repo(PartnerRepository, GROUP).link(
             kidi, type_="meeting", ref="4", text=None, actor=ACTOR, now=even_later
         )
         assert kidi.last_interaction_at == even_later
-        quiet, total = await uow.partners.page(
+        quiet, total = await uow.repo(PartnerRepository, GROUP).page(
             PartnerFilter(statuses=("interested",), quiet_since=even_later + timedelta(days=1)),
             limit=10,
         )
@@ -137,14 +147,16 @@ def test_redact(text: str, needles: list[str], expected: str) -> None:
 async def test_search_reads_a_bounded_number_of_rows(db: Database) -> None:
     async with db.unit_of_work() as uow:
         for number in range(12):
-            partner = await uow.partners.create(
+            partner = await uow.repo(PartnerRepository, GROUP).create(
                 name=f"Atelier {number:02d}", kind="other", status="idea", actor=ACTOR, now=NOW
             )
-            await uow.partners.add_note(partner, "atelier commun", actor=ACTOR, now=NOW)
-        found = await uow.partners.search("atelier", limit=5, cap=10)
+            await uow.repo(PartnerRepository, GROUP).add_note(
+                partner, "atelier commun", actor=ACTOR, now=NOW
+            )
+        found = await uow.repo(PartnerRepository, GROUP).search("atelier", limit=5, cap=10)
         assert found.capped
         assert found.total == 10
         assert [h.partner.name for h in found.hits] == [f"Atelier {n:02d}" for n in range(5)]
         # Several words: each must start a word of the partner (the rarest drives).
-        found = await uow.partners.search("commun 07")
+        found = await uow.repo(PartnerRepository, GROUP).search("commun 07")
         assert [h.partner.name for h in found.hits] == ["Atelier 07"]

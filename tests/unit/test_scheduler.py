@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.scheduler import ContextFactory
+from commands.kit.jobs import Places
 from storage.uow import UnitOfWork
 from tests.botkit import ROOM, TestBot
 
@@ -25,7 +25,7 @@ class Reminder:
         done = await self._done(uow)
         return self.times[done] if done < len(self.times) else None
 
-    async def run_due(self, now: datetime, uow: UnitOfWork, room: ContextFactory) -> int:
+    async def run_due(self, now: datetime, uow: UnitOfWork, room: Places) -> int:
         done = await self._done(uow)
         handled = 0
         while done < len(self.times) and self.times[done] <= now:

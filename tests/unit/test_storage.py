@@ -10,6 +10,9 @@ from sqlalchemy import inspect, select
 
 from storage.db import Database
 from storage.models import InboxStatus, OutboxEvent, OutboxStatus, Role
+from storage.repos.core import MemberRepository
+
+GROUP = "!groupe"
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
@@ -103,10 +106,10 @@ async def test_outbox_txn_id_is_fixed_at_write(db: Database) -> None:
 async def test_rollback_leaves_nothing(db: Database) -> None:
     async def failing_handler() -> None:
         async with db.unit_of_work() as uow:
-            await uow.members.set_role("@b:x", Role.MODERATOR, now=NOW)
+            await uow.repo(MemberRepository, GROUP).set_role("@b:x", Role.MODERATOR, now=NOW)
             raise RuntimeError("handler failed")
 
     with pytest.raises(RuntimeError):
         await failing_handler()
     async with db.unit_of_work() as uow:
-        assert await uow.members.role_of("@b:x") == Role.MEMBER
+        assert await uow.repo(MemberRepository, GROUP).role_of("@b:x") == Role.MEMBER

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from commands.timeparse import parse_datetime, parse_duration
+from commands.kit.timeparse import parse_datetime, parse_duration
 
 PARIS = ZoneInfo("Europe/Paris")
 # A Friday morning in winter time.

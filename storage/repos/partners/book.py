@@ -31,12 +31,9 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from storage.models import (
-    LastList,
     Partner,
     PartnerEvent,
     PartnerGram,
@@ -44,9 +41,9 @@ from storage.models import (
     PartnerStatus,
     PartnerTag,
     PartnerTerm,
-    PendingAction,
 )
-from storage.repos.core import Repository
+from storage.repos.base import GroupRepository
+from storage.repos.links import LinkRepository
 from storage.search import fold, like_pattern, prefix_range, redact, squash, trigrams, words
 
 # History lines that are contact with the partner: `stale` measures the time since
@@ -67,7 +64,6 @@ FIELDS = (
 )
 PERSON_FIELDS = ("name", "role", "email", "phone", "notes")
 
-LIST_KIND = "partners"
 FUZZY_CUTOFF = 70.0  # rapidfuzz WRatio, 0-100: below it a name is not "close"
 MAX_TERMS = 6  # words of a query that are looked up (the longest ones)
 RARITY_PROBE = 1000  # index rows counted to tell a rare word from a common one
@@ -117,7 +113,6 @@ class Card:
     people: list[PartnerPerson]
     recent: list[PartnerEvent]  # newest first
     total: int  # history lines in all
-    links: list[PartnerEvent]  # oldest first
 
 
 @dataclass
@@ -143,17 +138,24 @@ class Erasure:
     partners: list[str] = field(default_factory=list)
 
 
-class PartnerRepository(Repository):
-    """Organisations, people and history; no handler writes SQL of its own."""
+class PartnerRepository(GroupRepository):
+    """One group's organisations, people and history; no handler writes SQL of its own.
+
+    Every query is narrowed to the group; a partner of another group is never found,
+    even by its id.
+    """
 
     # --- Reading one partner.
 
     async def get(self, partner_id: int) -> Partner | None:
-        return await self.session.get(Partner, partner_id)
+        partner = await self.session.get(Partner, partner_id)
+        return partner if partner is not None and partner.group_id == self.group else None
 
     async def by_key(self, name_key: str) -> Partner | None:
         """The partner with this folded name, removed or not (names stay unique)."""
-        return await self.session.scalar(select(Partner).where(Partner.name_key == name_key))
+        return await self.session.scalar(
+            select(Partner).where(Partner.group_id == self.group, Partner.name_key == name_key)
+        )
 
     async def by_prefix(
         self, prefix: str, *, removed: bool = False, limit: int = 10
@@ -164,6 +166,7 @@ class PartnerRepository(Repository):
         rows = await self.session.scalars(
             select(Partner)
             .where(
+                Partner.group_id == self.group,
                 _alive(removed),
                 Partner.name_key.like(like_pattern(prefix, anywhere=False), escape="\\"),
             )
@@ -179,7 +182,11 @@ class PartnerRepository(Repository):
             return []
         rows = await self.session.scalars(
             select(Partner)
-            .where(_alive(removed), Partner.name_key.like(like_pattern(key), escape="\\"))
+            .where(
+                Partner.group_id == self.group,
+                _alive(removed),
+                Partner.name_key.like(like_pattern(key), escape="\\"),
+            )
             .order_by(func.length(Partner.name_key), Partner.name_key)
             .limit(limit)
         )
@@ -198,7 +205,7 @@ class PartnerRepository(Repository):
             return tags
         rows = await self.session.execute(
             select(PartnerTag.partner_id, PartnerTag.label)
-            .where(PartnerTag.partner_id.in_(ids))
+            .where(PartnerTag.group_id == self.group, PartnerTag.partner_id.in_(ids))
             .order_by(PartnerTag.partner_id, PartnerTag.tag)
         )
         for partner_id, label in rows:
@@ -236,17 +243,14 @@ class PartnerRepository(Repository):
         return [], int(total or 0)
 
     async def card(self, partner_id: int, *, recent: int = 5) -> Card:
-        """What a partner's card shows, in two statements: its tags, last history lines,
-        how many there are, open links (one query), and its people."""
+        """What a partner's card shows, in two statements: its tags, last history lines
+        and how many there are (one query), and its people."""
         newest = (
             select(PartnerEvent.id)
             .where(PartnerEvent.partner_id == partner_id)
             .order_by(PartnerEvent.at.desc(), PartnerEvent.id.desc())
             .limit(recent)
             .subquery()
-        )
-        links = select(PartnerEvent.id).where(
-            PartnerEvent.partner_id == partner_id, PartnerEvent.kind == "link"
         )
         total = (
             select(func.count())
@@ -257,7 +261,7 @@ class PartnerRepository(Repository):
         rows = (
             await self.session.execute(
                 select(PartnerEvent, total, self._tag_list(partner_id))
-                .where(PartnerEvent.id.in_(union_all(select(newest.c.id), links)))
+                .where(PartnerEvent.id.in_(select(newest.c.id)))
                 .order_by(PartnerEvent.at.desc(), PartnerEvent.id.desc())
             )
         ).all()
@@ -267,7 +271,6 @@ class PartnerRepository(Repository):
             people=await self.people(partner_id),
             recent=events[:recent],
             total=int(rows[0][1]) if rows else 0,
-            links=[e for e in reversed(events) if e.kind == "link"],
         )
 
     # --- Lists.
@@ -280,7 +283,7 @@ class PartnerRepository(Repository):
         One statement: the rows, their tags (aggregated) and the total (a scalar
         subquery), since on SQLite each round trip costs more than the query.
         """
-        conditions = _conditions(where)
+        conditions = _conditions(self.group, where)
         total = select(func.count()).select_from(Partner).where(*conditions).scalar_subquery()
         query = select(Partner, self._tag_list(), total).where(*conditions)
         if order == "quiet":
@@ -297,14 +300,10 @@ class PartnerRepository(Repository):
             return [], int(count or 0)
         return [Listed(p, _split(tags)) for p, tags, _ in rows], int(rows[0][2])
 
-    @property
-    def _dialect(self) -> str:
-        return self.session.bind.dialect.name if self.session.bind else "sqlite"
-
     def _tag_list(self, partner_id: int | None = None) -> Any:
         """A partner's tag labels as one string (a scalar subquery, correlated with
         Partner unless an id is given), to be split by `_split`."""
-        joined = _joined_labels(self._dialect)
+        joined = _joined_labels(self.dialect)
         if partner_id is not None:
             return select(joined).where(PartnerTag.partner_id == partner_id).scalar_subquery()
         return (
@@ -335,7 +334,7 @@ class PartnerRepository(Repository):
                 found[partner_id] = (order, reason, tag)
 
         terms = await self._rarest_first(words(text))
-        params: dict[str, Any] = {"pattern": pattern}
+        params: dict[str, Any] = {"pattern": pattern, "group": self.group}
         params["tag_low"], params["tag_high"] = prefix_range(key)
         for index, term in enumerate(terms):
             params[f"low{index}"], params[f"high{index}"] = prefix_range(term)
@@ -364,7 +363,7 @@ class PartnerRepository(Repository):
         texts = [i for i, (_, reason, _) in page if reason == "text"]
         longest = max(terms, key=len) if terms else ""
         rows = await self.session.execute(
-            _shown_statement(self._dialect),
+            _shown_statement(self.dialect),
             {"ids": ids, "texts": texts or [-1], "note_pattern": like_pattern(longest)},
         )
         partners = {p.id: (p, _split(labels), at, note) for p, labels, at, note in rows}
@@ -387,7 +386,11 @@ class PartnerRepository(Repository):
             low, high = prefix_range(term)
             sample = (
                 select(PartnerTerm.partner_id)
-                .where(PartnerTerm.term >= low, PartnerTerm.term < high)
+                .where(
+                    PartnerTerm.group_id == self.group,
+                    PartnerTerm.term >= low,
+                    PartnerTerm.term < high,
+                )
                 .limit(RARITY_PROBE)
                 .subquery()
             )
@@ -411,7 +414,7 @@ class PartnerRepository(Repository):
         shared = func.count().label("shared")
         best = (
             select(PartnerGram.partner_id)
-            .where(PartnerGram.gram.in_(grams))
+            .where(PartnerGram.group_id == self.group, PartnerGram.gram.in_(grams))
             .group_by(PartnerGram.partner_id)
             .order_by(desc(shared), PartnerGram.partner_id)
             .limit(40)
@@ -421,7 +424,7 @@ class PartnerRepository(Repository):
             select(Partner.id, Partner.name_key, PartnerTag.tag, PartnerTag.label)
             .join(best, best.c.partner_id == Partner.id)
             .outerjoin(PartnerTag, PartnerTag.partner_id == Partner.id)
-            .where(_alive(removed))
+            .where(Partner.group_id == self.group, _alive(removed))
         )
         scores: dict[int, tuple[float, str, str | None]] = {}
         for partner_id, name_key, tag, label in rows:
@@ -458,6 +461,7 @@ class PartnerRepository(Repository):
         source: str = "command",
     ) -> Partner:
         partner = Partner(
+            group_id=self.group,
             name=name,
             name_key=squash(name),
             kind=kind,
@@ -474,7 +478,7 @@ class PartnerRepository(Repository):
         self.session.add(partner)
         await self.session.flush()
         self.session.add_all(
-            PartnerTag(partner_id=partner.id, tag=key, label=label)
+            PartnerTag(group_id=self.group, partner_id=partner.id, tag=key, label=label)
             for key, label in _tag_keys(tags).items()
         )
         card = {f: _plain(getattr(partner, f)) for f in FIELDS if f not in ("name", "tags")}
@@ -563,31 +567,25 @@ class PartnerRepository(Repository):
         text: str | None,
         actor: str,
         now: datetime,
-        open_: bool = True,
     ) -> PartnerEvent:
-        """Record that a follow-up, poll or meeting mentions the partner.
-
-        The domains of those call this; `show` lists the follow-ups still open.
-        """
+        """Record that a follow-up, poll or meeting (`type_` and its number `ref`)
+        concerns the partner: a line of its history (an interaction) and an open link
+        in the links table, which the card reads."""
+        await LinkRepository(self.session, self.group).add(
+            (type_, ref), ("partner", partner.id), actor=actor, now=now, text=text
+        )
         return await self._event(
             partner,
             "link",
             actor=actor,
             now=now,
             text=text,
-            detail={"type": type_, "ref": ref, "open": open_},
+            detail={"type": type_, "ref": ref},
         )
 
-    async def close_link(self, type_: str, ref: str) -> int:
-        """Mark the links to one follow-up (poll, meeting) closed; returns how many."""
-        rows = await self.session.scalars(select(PartnerEvent).where(PartnerEvent.kind == "link"))
-        closed = 0
-        for event in rows:
-            if event.detail.get("type") == type_ and event.detail.get("ref") == ref:
-                event.detail = {**event.detail, "open": False}
-                closed += 1
-        await self.session.flush()
-        return closed
+    async def close_link(self, type_: str, ref: str, *, now: datetime) -> int:
+        """Close the links from one follow-up (poll, meeting) to partners; returns how many."""
+        return await LinkRepository(self.session, self.group).close((type_, ref), now=now)
 
     async def remove(self, partner: Partner, *, actor: str, now: datetime) -> None:
         partner.removed_at = now
@@ -753,7 +751,11 @@ class PartnerRepository(Repository):
         query = (
             select(PartnerPerson, Partner)
             .join(Partner, Partner.id == PartnerPerson.partner_id)
-            .where(PartnerPerson.erased_at.is_(None), or_(*matches))
+            .where(
+                Partner.group_id == self.group,
+                PartnerPerson.erased_at.is_(None),
+                or_(*matches),
+            )
             .order_by(Partner.name_key, PartnerPerson.id)
         )
         if partner_id is not None:
@@ -768,7 +770,10 @@ class PartnerRepository(Repository):
         query = (
             select(PartnerEvent, Partner)
             .join(Partner, Partner.id == PartnerEvent.partner_id)
-            .where(PartnerEvent.kind.in_(("person_added", "person_edited", "person_removed")))
+            .where(
+                Partner.group_id == self.group,
+                PartnerEvent.kind.in_(("person_added", "person_edited", "person_removed")),
+            )
             .order_by(PartnerEvent.at, PartnerEvent.id)
         )
         if partner_id is not None:
@@ -792,6 +797,7 @@ class PartnerRepository(Repository):
             select(PartnerEvent, Partner)
             .join(Partner, Partner.id == PartnerEvent.partner_id)
             .where(
+                Partner.group_id == self.group,
                 PartnerEvent.kind.in_(("note", "status", "link")),
                 or_(*(PartnerEvent.text_key.like(like_pattern(n), escape="\\") for n in wanted)),
             )
@@ -855,60 +861,12 @@ class PartnerRepository(Repository):
         found: dict[str, Partner] = {}
         for start in range(0, len(keys), 500):
             rows = await self.session.scalars(
-                select(Partner).where(Partner.name_key.in_(keys[start : start + 500]))
+                select(Partner).where(
+                    Partner.group_id == self.group, Partner.name_key.in_(keys[start : start + 500])
+                )
             )
             found.update({p.name_key: p for p in rows})
         return found
-
-    # --- The numbered list a user last saw, and actions waiting for a confirmation.
-
-    async def remember_list(
-        self, user_id: str, room_id: str, ids: Sequence[int], *, offset: int, now: datetime
-    ) -> None:
-        payload = {"ids": list(ids), "offset": offset}
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(LastList).values(
-            user_id=user_id, room_id=room_id, kind=LIST_KIND, ids=payload, at=now
-        )
-        # One round trip: lists are shown often, and this is on the way of every one.
-        await self.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["user_id", "room_id", "kind"],
-                set_={"ids": statement.excluded.ids, "at": statement.excluded.at},
-            )
-        )
-
-    async def last_list(self, user_id: str, room_id: str) -> tuple[list[int], int] | None:
-        """(ids, offset) of the list this user last saw here: line `offset + i + 1` is ids[i]."""
-        row = await self.session.get(LastList, (user_id, room_id, LIST_KIND))
-        if row is None:
-            return None
-        return [int(i) for i in row.ids.get("ids", [])], int(row.ids.get("offset", 0))
-
-    async def save_pending(
-        self, user_id: str, room_id: str, kind: str, payload: dict[str, Any], *, now: datetime
-    ) -> None:
-        row = await self.session.get(PendingAction, (user_id, room_id, kind))
-        if row is None:
-            self.session.add(
-                PendingAction(user_id=user_id, room_id=room_id, kind=kind, payload=payload, at=now)
-            )
-        else:
-            row.payload, row.at = payload, now
-        await self.session.flush()
-
-    async def pending(self, user_id: str, room_id: str, kind: str) -> PendingAction | None:
-        return await self.session.get(PendingAction, (user_id, room_id, kind))
-
-    async def drop_pending(self, user_id: str, room_id: str, kind: str) -> None:
-        await self.session.execute(
-            delete(PendingAction).where(
-                PendingAction.user_id == user_id,
-                PendingAction.room_id == room_id,
-                PendingAction.kind == kind,
-            )
-        )
 
     # --- Keeping history and the search tables.
 
@@ -943,7 +901,7 @@ class PartnerRepository(Repository):
     async def _set_tags(self, partner_id: int, labels: Sequence[str]) -> None:
         await self.session.execute(delete(PartnerTag).where(PartnerTag.partner_id == partner_id))
         self.session.add_all(
-            PartnerTag(partner_id=partner_id, tag=key, label=label)
+            PartnerTag(group_id=self.group, partner_id=partner_id, tag=key, label=label)
             for key, label in _tag_keys(labels).items()
         )
         await self.session.flush()
@@ -988,24 +946,27 @@ class PartnerRepository(Repository):
         await self._add_terms(partner_id, terms)
         if grams:
             await self._insert_ignore(
-                PartnerGram, [{"gram": g, "partner_id": partner_id} for g in sorted(grams)]
+                PartnerGram,
+                [
+                    {"group_id": self.group, "gram": g, "partner_id": partner_id}
+                    for g in sorted(grams)
+                ],
             )
 
     async def _add_terms(self, partner_id: int, terms: Iterable[str]) -> None:
         unique = sorted(set(terms))
         if unique:
             await self._insert_ignore(
-                PartnerTerm, [{"term": t, "partner_id": partner_id} for t in unique]
+                PartnerTerm,
+                [{"group_id": self.group, "term": t, "partner_id": partner_id} for t in unique],
             )
 
     async def _insert_ignore(
         self, model: type[PartnerTerm] | type[PartnerGram], rows: list[dict[str, Any]]
     ) -> None:
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         for start in range(0, len(rows), 500):
             await self.session.execute(
-                insert(model).values(rows[start : start + 500]).on_conflict_do_nothing()
+                self.insert(model).values(rows[start : start + 500]).on_conflict_do_nothing()
             )
 
 
@@ -1016,8 +977,8 @@ def _alive(removed: bool) -> ColumnElement[bool]:
     return Partner.removed_at.is_(None)
 
 
-def _conditions(where: PartnerFilter) -> list[ColumnElement[bool]]:
-    conditions = [_alive(where.removed)]
+def _conditions(group: str, where: PartnerFilter) -> list[ColumnElement[bool]]:
+    conditions = [Partner.group_id == group, _alive(where.removed)]
     if where.status is not None:
         conditions.append(Partner.status == where.status)
     if where.statuses is not None:
@@ -1034,7 +995,11 @@ def _conditions(where: PartnerFilter) -> list[ColumnElement[bool]]:
         conditions.append(Partner.last_interaction_at < where.quiet_since)
     if where.tag is not None:
         conditions.append(
-            Partner.id.in_(select(PartnerTag.partner_id).where(PartnerTag.tag == where.tag))
+            Partner.id.in_(
+                select(PartnerTag.partner_id).where(
+                    PartnerTag.group_id == group, PartnerTag.tag == where.tag
+                )
+            )
         )
     return conditions
 
@@ -1045,13 +1010,18 @@ def _search_statement(terms: int, cap: int) -> Any:
     more than running it): names, tags and words matching, `cap` + 1 rows of each.
 
     Rows are (partner id, name_key or NULL when removed, source, folded tag). Parameters:
-    `pattern` (LIKE, escaped with backslash), and `low<i>`/`high<i>` the prefix range of
-    each word, longest first.
+    `group`, `pattern` (LIKE, escaped with backslash), and `low<i>`/`high<i>` the prefix
+    range of each word, longest first.
     """
     pattern: Any = bindparam("pattern", type_=String())
+    group: Any = bindparam("group", type_=String())
     names = (
         select(Partner.id, Partner.name_key, literal("name"), null())
-        .where(_alive(False), Partner.name_key.like(pattern, escape="\\"))
+        .where(
+            Partner.group_id == group,
+            _alive(False),
+            Partner.name_key.like(pattern, escape="\\"),
+        )
         .order_by(Partner.name_key)
         .limit(cap + 1)
         .subquery()
@@ -1063,7 +1033,11 @@ def _search_statement(terms: int, cap: int) -> Any:
             literal("tag"),
             PartnerTag.tag,
         )
-        .where(PartnerTag.tag >= bindparam("tag_low"), PartnerTag.tag < bindparam("tag_high"))
+        .where(
+            PartnerTag.group_id == group,
+            PartnerTag.tag >= bindparam("tag_low"),
+            PartnerTag.tag < bindparam("tag_high"),
+        )
         .limit(cap + 1)
         .subquery()
     )
@@ -1073,7 +1047,9 @@ def _search_statement(terms: int, cap: int) -> Any:
         # word's range of the primary key; it stops before any name is looked up. A
         # partner may come twice (two of its words share the prefix): callers keep one.
         inner = select(PartnerTerm.partner_id).where(
-            PartnerTerm.term >= bindparam("low0"), PartnerTerm.term < bindparam("high0")
+            PartnerTerm.group_id == group,
+            PartnerTerm.term >= bindparam("low0"),
+            PartnerTerm.term < bindparam("high0"),
         )
         for index in range(1, terms):
             other = aliased(PartnerTerm)
@@ -1083,6 +1059,7 @@ def _search_statement(terms: int, cap: int) -> Any:
             probe = (
                 select(literal(1))
                 .where(
+                    other.group_id == group,
                     other.partner_id == PartnerTerm.partner_id,
                     other.term >= bindparam(f"low{index}"),
                     other.term < bindparam(f"high{index}"),

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from commands.args import Arg, Opt
-from commands.i18n import Translator
-from commands.registry import Command, Group
+from commands.kit.args import Arg, Opt
+from commands.kit.i18n import Translator
+from commands.kit.registry import Command, Group
 
 
 def _arg(arg: Arg, t: Translator) -> str:

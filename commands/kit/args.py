@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from commands.errors import ArgError
-from commands.text import USER_ID, fold
-from commands.timeparse import parse_datetime, parse_duration
+from commands.kit.errors import ArgError
+from commands.kit.text import USER_ID, fold
+from commands.kit.timeparse import parse_datetime, parse_duration
 
 T = TypeVar("T")
 

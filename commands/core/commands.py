@@ -1,14 +1,16 @@
-"""The bot's own commands: help, about, settings, roles, whoami."""
+"""The bot's own commands: help, about, settings, roles, whoami, status, and the group a
+direct message acts for."""
 
 from __future__ import annotations
 
-from bot.context import Context
-from commands.args import Arg, Choice, Opt, TimeZone, User, Word
-from commands.errors import CommandError
-from commands.registry import Args, Command, Group, Router
-from commands.text import fold
-from commands.usage import usage_lines
+from commands.kit.args import Arg, Choice, Opt, TimeZone, User, Word
+from commands.kit.context import Context
+from commands.kit.errors import CommandError
+from commands.kit.registry import Args, Command, Group, Router
+from commands.kit.text import fold
+from commands.kit.usage import usage_lines
 from storage.models import InboxStatus, OutboxStatus, Role
+from storage.repos.core import MemberRepository
 
 router = Router("core")
 
@@ -135,6 +137,9 @@ async def settings(ctx: Context, args: Args) -> None:
     if args["locale"] is None and args["timezone"] is None:
         await ctx.reply("core.settings.show", room=ctx.room)
         return
+    if ctx.direct:
+        # A direct message follows its group's room; settings are changed there.
+        raise CommandError("core.settings.not_in_dm")
     before = {"locale": ctx.room.locale, "timezone": ctx.room.timezone}
     await ctx.uow.rooms.save(ctx.room.room_id, locale=locale, timezone=timezone, now=ctx.now)
     ctx.services.forget_room(ctx.room.room_id)
@@ -169,7 +174,7 @@ async def role(ctx: Context, args: Args) -> None:
     if wanted == current:
         await ctx.reply("core.role.unchanged", user=user, role=current.key)
         return
-    await ctx.uow.members.set_role(user, wanted, now=ctx.now)
+    await ctx.repo(MemberRepository).set_role(user, wanted, now=ctx.now)
     await ctx.audit("member.role", user=user, before=current.key, after=wanted.key)
     await ctx.reply("core.role.changed", user=user, role=wanted.key, before=current.key)
 
@@ -198,8 +203,30 @@ async def status(ctx: Context, args: Args) -> None:
         healthy=health.healthy(ctx.now) if health is not None else True,
         sync_age=round(age.total_seconds()) if age is not None else None,
         failures=health.consecutive_failures if health is not None else 0,
-        inbox_pending=await ctx.uow.inbox.count(InboxStatus.PENDING),
+        # The status command itself is still pending: it is not waiting for anything.
+        inbox_pending=await ctx.uow.inbox.count(InboxStatus.PENDING, besides=ctx.inbox_id),
         inbox_failed=await ctx.uow.inbox.count(InboxStatus.FAILED),
         outbox_pending=await ctx.uow.outbox.count(OutboxStatus.PENDING),
         outbox_failed=await ctx.uow.outbox.count(OutboxStatus.FAILED),
     )
+
+
+@router.command(
+    "group",
+    fr="groupe",
+    args=[Arg("group", Word(metavar="group"), required=False)],
+)
+async def group(ctx: Context, args: Args) -> None:
+    """In a direct message: which group you act for, or choose one when you belong to several."""
+    if not ctx.direct:
+        raise CommandError("core.group.not_in_dm", group=ctx.group)
+    choices = await ctx.services.groups_of(ctx.uow, ctx.sender)
+    wanted = args["group"]
+    if wanted is None:
+        await ctx.reply("core.group.show", group=ctx.group, groups=choices, prefix=ctx.prefix)
+        return
+    found = [g for g in choices if fold(g) == fold(wanted)]
+    if not found:
+        raise CommandError("core.group.unknown", group=wanted, groups=choices)
+    await ctx.uow.direct_rooms.choose_group(ctx.sender, found[0], now=ctx.now)
+    await ctx.reply("core.group.chosen", group=found[0])

@@ -1,8 +1,9 @@
 """The command registry: declared once with decorators, parsed purely, used for help.
 
-A domain module creates a `Router`, declares its commands on it, and the application
-joins the routers into one `Registry`. Parsing (`Registry.parse`) is synchronous and
-pure: text in, `ParsedCommand` or `CommandError` out.
+A domain creates a `Router`, declares its commands and its event handlers on it, and
+the application joins the routers of every domain into one `Registry`. Parsing
+(`Registry.parse`) is synchronous and pure: text in, `ParsedCommand` or
+`CommandError` out.
 """
 
 from __future__ import annotations
@@ -12,15 +13,34 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from commands.args import Arg, Opt, ParseContext
-from commands.errors import ArgError, CommandError
-from commands.text import CONTROL, Token, command_text, fold, tokenize
+from commands.kit.args import Arg, Opt, ParseContext
+from commands.kit.errors import ArgError, CommandError
+from commands.kit.events import (
+    MEMBERSHIP,
+    POLL_END,
+    POLL_RESPONSE,
+    REACTION,
+    REDACTION,
+    ROOM_MESSAGE,
+    E,
+    Event,
+    EventFilter,
+    EventHandler,
+    Membership,
+    Message,
+    PollEnd,
+    PollResponse,
+    Reaction,
+    Redaction,
+)
+from commands.kit.text import CONTROL, Token, command_text, fold, tokenize
 from storage.models import Role
 
 if TYPE_CHECKING:
-    from bot.context import Context
+    from commands.kit.context import Context
 
 Handler = Callable[["Context", "Args"], Awaitable[None]]
+EventCallback = Callable[["Context", E], Awaitable[None]]
 MAX_LENGTH = 4000
 
 
@@ -196,11 +216,73 @@ class Group:
 
 
 class Router:
-    """The commands of one domain module."""
+    """The commands and event handlers of one domain."""
 
     def __init__(self, domain: str) -> None:
         self.domain = domain
         self.entries: list[Command | Group] = []
+        self.handlers: list[EventHandler[Any]] = []
+
+    # --- Events other than commands.
+
+    def _on(
+        self,
+        types: tuple[str, ...],
+        kind: type[E],
+        about: tuple[str, str] | None,
+        where: EventFilter[E] | None,
+    ) -> Callable[[EventCallback[E]], EventCallback[E]]:
+        def register(handler: EventCallback[E]) -> EventCallback[E]:
+            self.handlers.append(EventHandler(self.domain, types, kind, handler, about, where))
+            return handler
+
+        return register
+
+    def on_reaction(
+        self, *, about: tuple[str, str] | None = None, where: EventFilter[Reaction] | None = None
+    ) -> Callable[[EventCallback[Reaction]], EventCallback[Reaction]]:
+        """A reaction; with `about=(domain, kind)`, only to messages the bot sent about
+        such a record (a reminder)."""
+        return self._on(REACTION, Reaction, about, where)
+
+    def on_poll_response(
+        self,
+        *,
+        about: tuple[str, str] | None = None,
+        where: EventFilter[PollResponse] | None = None,
+    ) -> Callable[[EventCallback[PollResponse]], EventCallback[PollResponse]]:
+        """A native poll response, in its stable or unstable form."""
+        return self._on(POLL_RESPONSE, PollResponse, about, where)
+
+    def on_poll_end(
+        self, *, about: tuple[str, str] | None = None, where: EventFilter[PollEnd] | None = None
+    ) -> Callable[[EventCallback[PollEnd]], EventCallback[PollEnd]]:
+        return self._on(POLL_END, PollEnd, about, where)
+
+    def on_membership(
+        self, *memberships: str, where: EventFilter[Membership] | None = None
+    ) -> Callable[[EventCallback[Membership]], EventCallback[Membership]]:
+        """A membership change: `knock`, `join`, `leave`, `invite`, `ban` (any when none)."""
+        wanted = frozenset(memberships)
+
+        def test(event: Membership) -> bool:
+            return (not wanted or event.membership in wanted) and (where is None or where(event))
+
+        return self._on(MEMBERSHIP, Membership, None, test)
+
+    def on_redaction(
+        self, *, about: tuple[str, str] | None = None, where: EventFilter[Redaction] | None = None
+    ) -> Callable[[EventCallback[Redaction]], EventCallback[Redaction]]:
+        return self._on(REDACTION, Redaction, about, where)
+
+    def on_message(
+        self, *, about: tuple[str, str] | None = None, where: EventFilter[Message] | None = None
+    ) -> Callable[[EventCallback[Message]], EventCallback[Message]]:
+        """Every message of a room, commands included (`Message.command`): for a log,
+        or an answer given by replying to one of the bot's messages (`about`)."""
+        return self._on(ROOM_MESSAGE, Message, about, where)
+
+    # --- Commands.
 
     def command(
         self,
@@ -243,19 +325,31 @@ class ParsedCommand:
 
 
 class Registry:
-    """Every command of the bot, looked up by any of its names, in any case or accent."""
+    """Every command of the bot, looked up by any of its names, in any case or accent,
+    and every event handler, looked up by event type."""
 
     def __init__(self, routers: Sequence[Router]) -> None:
         self.domains: list[str] = []
         self.entries: dict[str, Command | Group] = {}
+        self.handlers: dict[str, list[EventHandler[Any]]] = {}
         for router in routers:
             self.domains.append(router.domain)
+            for handler in router.handlers:
+                for event_type in handler.types:
+                    self.handlers.setdefault(event_type, []).append(handler)
             for entry in router.entries:
                 for key in entry.names():
                     folded = fold(key)
                     if self.entries.get(folded, entry) is not entry:
                         raise ValueError(f"command name {key!r} declared twice")
                     self.entries[folded] = entry
+
+    def handlers_for(self, event: Event) -> list[EventHandler[Any]]:
+        """The handlers that want this event, in the order the domains were listed."""
+        return [h for h in self.handlers.get(event.event_type, ()) if h.wants(event)]
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self.handlers
 
     def top_level(self) -> list[Command | Group]:
         unique: dict[int, Command | Group] = {id(e): e for e in self.entries.values()}

@@ -23,13 +23,24 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.context import Context
-from commands.args import Arg, ArgType, Choice, Integer, Opt, ParseContext, Text, User, Word
-from commands.errors import ArgError, CommandError
-from commands.registry import Args, Router
-from commands.text import CONTROL, USER_ID, fold
-from storage.models import Partner, PartnerEvent, PartnerKind, PartnerPerson, PartnerStatus, Role
-from storage.repos.partners import Erasure, Hit, Listed, PartnerFilter
+from commands.kit import conversation
+from commands.kit.args import Arg, ArgType, Choice, Integer, Opt, ParseContext, Text, User, Word
+from commands.kit.context import Context
+from commands.kit.errors import ArgError, CommandError
+from commands.kit.registry import Args, Router
+from commands.kit.text import CONTROL, USER_ID, fold
+from commands.partners.settings import PartnersSettings
+from storage.models import (
+    Link,
+    Partner,
+    PartnerEvent,
+    PartnerKind,
+    PartnerPerson,
+    PartnerStatus,
+    Role,
+)
+from storage.repos.links import LinkRepository
+from storage.repos.partners import Erasure, Hit, Listed, PartnerFilter, PartnerRepository
 from storage.search import squash
 
 router = Router("partners")
@@ -45,7 +56,7 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 IMPORT_PREVIEW_LINES = 5
 IMPORT_MAX_ERRORS = 10
 IMPORT_TTL = timedelta(days=1)
-IMPORT_KIND = "partner_import"
+IMPORT = conversation.Pending("partners", "import", ttl=IMPORT_TTL)
 ME = "\x00me"  # `owner=me`: the sender
 NOBODY = ""  # `owner=-`: nobody
 
@@ -334,6 +345,15 @@ PERSON_OPTIONS = (
 )
 
 
+def book(ctx: Context) -> PartnerRepository:
+    """The contact book of the group the command acts for."""
+    return ctx.repo(PartnerRepository)
+
+
+def rules(ctx: Context) -> PartnersSettings:
+    return ctx.settings.section(PartnersSettings)
+
+
 # --- Naming a partner in a command.
 
 
@@ -343,7 +363,7 @@ async def resolve_partner(ctx: Context, text: str, *, removed: bool = False) -> 
     With `removed`, among removed partners (for `restore`). Ambiguity answers with
     numbered choices, which become the user's last list; an unknown name suggests.
     """
-    repo = ctx.uow.partners
+    repo = book(ctx)
     key = squash(text)
     if not key:
         raise CommandError("core.arg.empty")
@@ -359,23 +379,17 @@ async def resolve_partner(ctx: Context, text: str, *, removed: bool = False) -> 
         if removed:
             raise CommandError("partners.not_removed", name=exact.name)
         raise CommandError("partners.removed_name", name=exact.name)
-    number = re.fullmatch(r"#?(\d{1,6})", text.strip())
+    number = conversation.as_number(text)
     if number is not None:
-        return await _from_last_list(ctx, int(number.group(1)), removed=removed)
+        return await _from_last_list(ctx, number, removed=removed)
     matches = await repo.by_prefix(key, removed=removed, limit=10)
     if len(matches) == 1:
         return matches[0]
     if matches:
-        ids = [p.id for p in matches]
-
-        async def offer(ctx: Context) -> None:
-            await ctx.uow.partners.remember_list(
-                ctx.sender, ctx.room.room_id, ids, offset=0, now=ctx.now
-            )
-
-        raise CommandError(
+        raise conversation.ambiguous(
+            "partners",
             "partners.ambiguous",
-            keep=offer,
+            [p.id for p in matches],
             text=text,
             choices=[p.name for p in matches],
         )
@@ -386,20 +400,12 @@ async def resolve_partner(ctx: Context, text: str, *, removed: bool = False) -> 
 
 
 async def _from_last_list(ctx: Context, number: int, *, removed: bool) -> Partner:
-    last = await ctx.uow.partners.last_list(ctx.sender, ctx.room.room_id)
-    if last is None:
-        raise CommandError("partners.no_list", number=number)
-    ids, offset = last
-    index = number - offset - 1
-    if not 0 <= index < len(ids):
-        raise CommandError(
-            "partners.not_in_list", number=number, first=offset + 1, last=offset + len(ids)
-        )
-    partner = await ctx.uow.partners.get(ids[index])
+    partner_id = await conversation.pick(ctx, "partners", number)
+    partner = await book(ctx).get(int(partner_id))
     if partner is None:
-        raise CommandError("partners.not_in_list", number=number, first=1, last=0)
+        raise CommandError("core.list.not_in", number=number, first=1, last=0)
     if partner.merged_into_id is not None:
-        into = await ctx.uow.partners.get(partner.merged_into_id)
+        into = await book(ctx).get(partner.merged_into_id)
         raise CommandError(
             "partners.merged_name", name=partner.name, into=into.name if into else "?"
         )
@@ -424,7 +430,7 @@ def check_name(text: str) -> str:
 
 
 async def _unique_name(ctx: Context, name: str, *, current: Partner | None = None) -> None:
-    other = await ctx.uow.partners.by_key(squash(name))
+    other = await book(ctx).by_key(squash(name))
     if other is None or other is current:
         return
     if other.merged_into_id is not None:
@@ -438,7 +444,7 @@ def consortium_member(ctx: Context, text: str) -> str | None:
     """One of the configured consortium members (case, accents, a unique prefix aside)."""
     if text.strip() == "-":
         return None
-    members = ctx.settings.partners.consortium_members
+    members = rules(ctx).consortium_members
     if not members:
         raise CommandError("partners.no_consortium", value=text)
     key = _key(text)
@@ -453,7 +459,7 @@ def consortium_member(ctx: Context, text: str) -> str | None:
 
 async def _check_kind(ctx: Context, kind: str, force: bool | None) -> None:
     """The group's rule: excluded kinds (public authorities) need a moderator's force."""
-    if kind not in ctx.settings.partners.excluded_kinds:
+    if kind not in rules(ctx).excluded_kinds:
         return
     moderator = await ctx.role_of(ctx.sender) >= Role.MODERATOR
     if force and moderator:
@@ -464,13 +470,9 @@ async def _check_kind(ctx: Context, kind: str, force: bool | None) -> None:
 
 
 def _needs_consortium(ctx: Context, status: str, member: str | None) -> None:
-    if (
-        status == PartnerStatus.ACTIVE
-        and member is None
-        and ctx.settings.partners.consortium_members
-    ):
+    if status == PartnerStatus.ACTIVE and member is None and rules(ctx).consortium_members:
         raise CommandError(
-            "partners.active_needs_consortium", choices=ctx.settings.partners.consortium_members
+            "partners.active_needs_consortium", choices=rules(ctx).consortium_members
         )
 
 
@@ -523,6 +525,17 @@ def _event(event: PartnerEvent) -> dict[str, Any]:
     }
 
 
+def _link(link: Link) -> dict[str, Any]:
+    """A record of another domain about the partner (an open follow-up), as a card line."""
+    return {
+        "kind": "link",
+        "at": link.created_at,
+        "actor": link.actor,
+        "text": link.text,
+        "detail": {"type": link.source_kind, "ref": link.source_id, "open": link.open},
+    }
+
+
 def _person(person: PartnerPerson) -> dict[str, Any]:
     return {
         "name": person.name,
@@ -542,9 +555,7 @@ async def _show_list(
     offset = (page - 1) * PAGE
     pages = max(1, -(-total // PAGE))
     if rows:
-        await ctx.uow.partners.remember_list(
-            ctx.sender, ctx.room.room_id, [r.partner.id for r in rows], offset=offset, now=ctx.now
-        )
+        await conversation.remember(ctx, "partners", [r.partner.id for r in rows], offset=offset)
     await ctx.reply(
         key,
         lines=[_line(r, offset + i + 1) for i, r in enumerate(rows)],
@@ -618,7 +629,7 @@ async def add(ctx: Context, args: Args) -> None:
     member = consortium_member(ctx, args["consortium"]) if args["consortium"] else None
     _needs_consortium(ctx, status, member)
     tags = _tags([], args["tags"]) if args["tags"] else []
-    partner = await ctx.uow.partners.create(
+    partner = await book(ctx).create(
         name=name,
         kind=kind,
         status=status,
@@ -684,7 +695,7 @@ async def edit(ctx: Context, args: Args) -> None:
     if args["description"] is not None:
         changes["description"] = None if args["description"].strip() == "-" else args["description"]
     if args["tags"] is not None:
-        current = (await ctx.uow.partners.tags_of([partner.id]))[partner.id]
+        current = (await book(ctx).tags_of([partner.id]))[partner.id]
         changes["tags"] = _tags(current, args["tags"])
     if args["status"] is not None:
         changes["status"] = args["status"]
@@ -696,7 +707,7 @@ async def edit(ctx: Context, args: Args) -> None:
         changes.get("consortium_member", partner.consortium_member),
     )
     name = partner.name
-    done = await ctx.uow.partners.update(partner, changes, actor=ctx.sender, now=ctx.now)
+    done = await book(ctx).update(partner, changes, actor=ctx.sender, now=ctx.now)
     if not done:
         await ctx.reply("partners.edit.unchanged", name=name)
         return
@@ -727,7 +738,7 @@ async def status(ctx: Context, args: Args) -> None:
         raise CommandError("partners.status.same", name=partner.name, status=new)
     _needs_consortium(ctx, new, member)
     before = partner.status
-    await ctx.uow.partners.update(partner, changes, actor=ctx.sender, now=ctx.now, note=note)
+    await book(ctx).update(partner, changes, actor=ctx.sender, now=ctx.now, note=note)
     await ctx.audit("partner.status", partner_id=partner.id, before=before, after=new)
     await ctx.reply(
         "partners.status.changed", name=partner.name, before=before, after=new, member=member
@@ -743,7 +754,7 @@ async def status(ctx: Context, args: Args) -> None:
 async def note(ctx: Context, args: Args) -> None:
     """Write down what was said or done with a partner, in its history."""
     partner = await resolve_partner(ctx, args["partner"])
-    await ctx.uow.partners.add_note(partner, args["text"], actor=ctx.sender, now=ctx.now)
+    await book(ctx).add_note(partner, args["text"], actor=ctx.sender, now=ctx.now)
     await ctx.audit("partner.note", partner_id=partner.id)
     await ctx.reply("partners.noted", name=partner.name)
 
@@ -762,7 +773,7 @@ async def note(ctx: Context, args: Args) -> None:
 async def person(ctx: Context, args: Args) -> None:
     """Add, change or remove someone at a partner (name, role, e-mail, phone, notes)."""
     partner = await resolve_partner(ctx, args["partner"])
-    repo = ctx.uow.partners
+    repo = book(ctx)
     details = {
         k: (None if args[k] in (NOBODY, "-") else args[k])
         for k in ("role", "email", "phone", "notes")
@@ -806,7 +817,7 @@ async def person(ctx: Context, args: Args) -> None:
 
 
 async def _person_at(ctx: Context, partner: Partner, text: str) -> PartnerPerson:
-    people = await ctx.uow.partners.people(partner.id)
+    people = await book(ctx).people(partner.id)
     key = squash(text)
     exact = [p for p in people if p.name_key == key]
     if exact:
@@ -832,10 +843,10 @@ async def _person_at(ctx: Context, partner: Partner, text: str) -> PartnerPerson
 async def show(ctx: Context, args: Args) -> None:
     """A partner's card: status, who follows it, people, last interactions, open follow-ups."""
     partner = await resolve_partner(ctx, args["partner"])
-    card = await ctx.uow.partners.card(partner.id, recent=CARD_EVENTS)
-    followups = [
-        e for e in card.links if e.detail.get("type") == "followup" and e.detail.get("open")
-    ]
+    card = await book(ctx).card(partner.id, recent=CARD_EVENTS)
+    followups = await ctx.repo(LinkRepository).to(
+        ("partner", partner.id), source_kind="followup", open_only=True
+    )
     await ctx.reply(
         "partners.card",
         p=partner,
@@ -843,7 +854,7 @@ async def show(ctx: Context, args: Args) -> None:
         people=[_person(p) for p in card.people],
         events=[_event(e) for e in card.recent],
         more=card.total - len(card.recent),
-        followups=[_event(e) for e in followups],
+        followups=[_link(link) for link in followups],
         tz=ctx.room.timezone,
         prefix=ctx.prefix,
     )
@@ -860,7 +871,7 @@ async def history(ctx: Context, args: Args) -> None:
     """Everything that happened with a partner, newest first, who and when."""
     partner = await resolve_partner(ctx, args["partner"])
     page = args["page"] or 1
-    events, total = await ctx.uow.partners.history(
+    events, total = await book(ctx).history(
         partner.id, limit=HISTORY_PAGE, offset=(page - 1) * HISTORY_PAGE
     )
     pages = max(1, -(-total // HISTORY_PAGE))
@@ -887,7 +898,7 @@ async def list_(ctx: Context, args: Args) -> None:
     """Partners, alphabetically, a page at a time, narrowed by status, kind, tag, owner..."""
     where = _filter(ctx, args)
     page = args["page"] or 1
-    rows, total = await ctx.uow.partners.page(where, limit=PAGE, offset=(page - 1) * PAGE)
+    rows, total = await book(ctx).page(where, limit=PAGE, offset=(page - 1) * PAGE)
     if page > 1 and not rows and total:
         raise CommandError("partners.page_out_of_range", page=page, pages=-(-total // PAGE))
     await _show_list(
@@ -903,12 +914,10 @@ async def list_(ctx: Context, args: Args) -> None:
 )
 async def find(ctx: Context, args: Args) -> None:
     """Search names, tags, descriptions, people and notes; forgiving of accents and typos."""
-    result = await ctx.uow.partners.search(args["text"], limit=PAGE)
+    result = await book(ctx).search(args["text"], limit=PAGE)
     hits = result.hits
     if hits:
-        await ctx.uow.partners.remember_list(
-            ctx.sender, ctx.room.room_id, [h.partner.id for h in hits], offset=0, now=ctx.now
-        )
+        await conversation.remember(ctx, "partners", [h.partner.id for h in hits])
     await ctx.reply(
         "partners.found",
         text=args["text"],
@@ -944,9 +953,7 @@ async def stale(ctx: Context, args: Args) -> None:
         statuses=(PartnerStatus.INTERESTED.value, PartnerStatus.NEGOTIATING.value),
         quiet_since=ctx.now - timedelta(days=days),
     )
-    rows, total = await ctx.uow.partners.page(
-        where, limit=PAGE, offset=(page - 1) * PAGE, order="quiet"
-    )
+    rows, total = await book(ctx).page(where, limit=PAGE, offset=(page - 1) * PAGE, order="quiet")
     if page > 1 and not rows and total:
         raise CommandError("partners.page_out_of_range", page=page, pages=-(-total // PAGE))
     await _show_list(
@@ -973,7 +980,8 @@ async def merge(ctx: Context, args: Args) -> None:
     target = await resolve_partner(ctx, args["partner"])
     if source.id == target.id:
         raise CommandError("partners.merge.same", name=source.name)
-    report = await ctx.uow.partners.merge(source, target, actor=ctx.sender, now=ctx.now)
+    report = await book(ctx).merge(source, target, actor=ctx.sender, now=ctx.now)
+    await ctx.repo(LinkRepository).retarget("partner", source.id, target.id)
     await ctx.audit("partner.merge", source_id=source.id, target_id=target.id, source=source.name)
     await ctx.reply(
         "partners.merge.done",
@@ -996,7 +1004,7 @@ async def merge(ctx: Context, args: Args) -> None:
 async def remove(ctx: Context, args: Args) -> None:
     """Take a partner out of the lists; `restore` brings it back with its history."""
     partner = await resolve_partner(ctx, args["partner"])
-    await ctx.uow.partners.remove(partner, actor=ctx.sender, now=ctx.now)
+    await book(ctx).remove(partner, actor=ctx.sender, now=ctx.now)
     await ctx.audit("partner.remove", partner_id=partner.id, name=partner.name)
     await ctx.reply("partners.removed", name=partner.name, prefix=ctx.prefix)
 
@@ -1011,7 +1019,7 @@ async def remove(ctx: Context, args: Args) -> None:
 async def restore(ctx: Context, args: Args) -> None:
     """Bring back a removed partner, as it was."""
     partner = await resolve_partner(ctx, args["partner"], removed=True)
-    await ctx.uow.partners.restore(partner, actor=ctx.sender, now=ctx.now)
+    await book(ctx).restore(partner, actor=ctx.sender, now=ctx.now)
     await ctx.audit("partner.restore", partner_id=partner.id, name=partner.name)
     await ctx.reply("partners.restored", name=partner.name)
 
@@ -1028,7 +1036,7 @@ class _Found:
 
 
 async def _personal_data(ctx: Context, text: str, partner_text: str | None) -> _Found:
-    repo = ctx.uow.partners
+    repo = book(ctx)
     partner = await resolve_partner(ctx, partner_text) if partner_text else None
     partner_id = partner.id if partner is not None else None
     wanted = " ".join(text.split())
@@ -1087,7 +1095,7 @@ async def forget_person(ctx: Context, args: Args) -> None:
     found = await _personal_data(ctx, args["person"], args["partner"])
     if not (found.people or found.events or found.notes):
         raise CommandError("partners.forget.none", person=args["person"])
-    erasure: Erasure = await ctx.uow.partners.erase_people(
+    erasure: Erasure = await book(ctx).erase_people(
         found.people,
         found.events,
         found.notes,
@@ -1099,8 +1107,9 @@ async def forget_person(ctx: Context, args: Args) -> None:
     # The bot's own copies of the messages that named them (the commands typed, its
     # answers) are blacked out too; the room's messages are the moderators' to redact.
     marker = ctx.t.text("partners.redacted")
-    messages = await ctx.uow.inbox.redact(found.needles, marker)
-    messages += await ctx.uow.outbox.redact(found.needles, marker)
+    group, rooms = ctx.require_group(), ctx.group_rooms()
+    messages = await ctx.uow.inbox.redact(found.needles, marker, group=group, rooms=rooms)
+    messages += await ctx.uow.outbox.redact(found.needles, marker, group=group, rooms=rooms)
     # The audit log says that someone was erased, never who.
     await ctx.audit(
         "partner.person.forget",
@@ -1184,7 +1193,7 @@ def export_csv(rows: Sequence[Listed]) -> bytes:
 async def export(ctx: Context, args: Args) -> None:
     """The partners as a CSV file posted in the room (the same filters as `list`)."""
     where = _filter(ctx, args)
-    rows, total = await ctx.uow.partners.page(where, limit=None)
+    rows, total = await book(ctx).page(where, limit=None)
     if not rows:
         raise CommandError("partners.export.empty")
     await ctx.audit("partner.export", count=total)
@@ -1357,10 +1366,10 @@ FIELD_OF_COLUMN = {
 
 async def _plan(ctx: Context, rows: Sequence[dict[str, Any]], *, force: bool) -> _Plan:
     """What confirming would do with each row, against the partners stored now."""
-    repo = ctx.uow.partners
+    repo = book(ctx)
     existing = await repo.by_keys(squash(r["name"]) for r in rows)
-    excluded = set(ctx.settings.partners.excluded_kinds)
-    members = ctx.settings.partners.consortium_members
+    excluded = set(rules(ctx).excluded_kinds)
+    members = rules(ctx).consortium_members
     tags = await repo.tags_of(p.id for p in existing.values() if p.removed_at is None)
     plan = _Plan([], [], [])
     for row in rows:
@@ -1448,7 +1457,6 @@ async def _preview(ctx: Context, plan: _Plan, *, file: str, changed: bool = Fals
 )
 async def import_(ctx: Context, args: Args) -> None:
     """Preview what a CSV file you posted would create or update; `confirm` applies it all."""
-    repo = ctx.uow.partners
     if args["action"] is None:
         file, url = await ctx.posted_file()
         rows = read_csv(ctx, await ctx.fetch_file(url))
@@ -1460,25 +1468,24 @@ async def import_(ctx: Context, args: Args) -> None:
             "force": force,
             "counts": plan.counts(),
         }
-        await repo.save_pending(ctx.sender, ctx.room.room_id, IMPORT_KIND, payload, now=ctx.now)
+        await IMPORT.save(ctx, payload)
         await _preview(ctx, plan, file=file)
         return
-    pending = await repo.pending(ctx.sender, ctx.room.room_id, IMPORT_KIND)
+    pending = await IMPORT.take(ctx)
     if pending is None:
         raise CommandError("partners.import.nothing_pending", prefix=ctx.prefix)
-    await repo.drop_pending(ctx.sender, ctx.room.room_id, IMPORT_KIND)
+    payload, fresh = pending
     if args["action"] == "cancel":
-        await ctx.reply("partners.import.cancelled", file=pending.payload["file"])
+        await ctx.reply("partners.import.cancelled", file=payload["file"])
         return
-    if ctx.now - pending.at > IMPORT_TTL:
+    if not fresh:
         await ctx.reply("partners.import.expired", prefix=ctx.prefix)
         return
-    payload = pending.payload
     plan = await _plan(ctx, payload["rows"], force=payload["force"])
     if plan.counts() != payload["counts"]:
         # The partners changed since the preview: show what confirming would do now.
         payload = {**payload, "counts": plan.counts()}
-        await repo.save_pending(ctx.sender, ctx.room.room_id, IMPORT_KIND, payload, now=ctx.now)
+        await IMPORT.save(ctx, payload)
         await _preview(ctx, plan, file=payload["file"], changed=True)
         return
     await _apply(ctx, plan)
@@ -1500,7 +1507,7 @@ async def import_(ctx: Context, args: Args) -> None:
 
 async def _apply(ctx: Context, plan: _Plan) -> None:
     """Create and update everything in the plan: one transaction, so all of it or nothing."""
-    repo = ctx.uow.partners
+    repo = book(ctx)
     for item in plan.create:
         row = item["row"]
         await repo.create(

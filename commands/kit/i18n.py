@@ -1,12 +1,14 @@
 """The message catalog: every user-visible string, in French and English.
 
-Messages are Jinja2 templates kept in `commands/messages/*.yaml`, each key holding an
-`fr` and an `en` text. A template renders once, from data, to HTML (autoescaped); the
-plain body is derived from that same HTML, so the two can never disagree.
+Messages are Jinja2 templates kept in a YAML file beside each domain's code (and the
+runtime's), each key holding an `fr` and an `en` text. A template renders once, from
+data, to HTML (autoescaped); the plain body is derived from that same HTML, so the
+two can never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
@@ -19,7 +21,9 @@ from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
 LOCALES = ("fr", "en")
-MESSAGES = Path(__file__).parent / "messages"
+
+# The C loader when PyYAML was built with it: the catalog is a few thousand lines.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,11 @@ class Catalog:
         self._static: dict[tuple[str, str], Rendered] = {}
 
     @classmethod
-    def load(cls, folder: Path = MESSAGES) -> Catalog:
+    def load(cls, files: Sequence[Path]) -> Catalog:
+        """The catalog made of these message files (a key may be defined once only)."""
         messages: dict[str, dict[str, str]] = {}
-        for path in sorted(folder.glob("*.yaml")):
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for path in files:
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader) or {}  # noqa: S506
             for key, texts in data.items():
                 if key in messages:
                     raise ValueError(f"{path.name}: message {key!r} defined twice")

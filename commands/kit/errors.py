@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.context import Context
-    from commands.registry import Command, Group
+    from commands.kit.context import Context
+    from commands.kit.registry import Command, Group
 
 Keep = Callable[["Context"], Awaitable[None]]
 

@@ -1,4 +1,5 @@
-"""What the pipeline needs from a chat network, whichever it is."""
+"""What the bot needs from a chat network, whichever it is: the Matrix transport, the
+console and the tests' fake implement this protocol; everything above it is shared."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class IncomingEvent:
     event_type: str
     content: dict[str, Any]
     origin_ts: datetime
+    state_key: str | None = None  # a state event's (the user a membership event is about)
 
 
 class SendError(Exception):
@@ -39,6 +41,26 @@ class Attachment:
     data: bytes
 
 
+@dataclass(frozen=True)
+class RoomAction:
+    """A room action from the outbox: invite, kick (which also refuses a knock), redact,
+    a state event, or a user's power level.
+
+    `user_id` is whom an invite, kick or power level is about; `event_id` the event a
+    redaction removes; `content` and `state_key` the state event's.
+    """
+
+    kind: str
+    room_id: str
+    txn_id: str
+    user_id: str | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+    state_key: str = ""
+    content: dict[str, Any] | None = None
+    reason: str | None = None
+
+
 class Transport(Protocol):
     async def send(
         self,
@@ -52,6 +74,18 @@ class Transport(Protocol):
 
         With an attachment, upload it first and put its URL in the content.
         """
+        ...
+
+    async def act(self, action: RoomAction) -> str | None:
+        """Carry out a room action; an action that already took effect (an invite to
+        someone already invited) is not an error. Returns an event id when there is
+        one (a redaction, a state event). Raises SendError."""
+        ...
+
+    async def direct_room(self, user_id: str, known: str | None) -> str:
+        """The direct-message room with a user: `known` (the one recorded) if it still
+        works, else one found among the bot's rooms, else a new one. Never creates a
+        second room for a user, even after a crash halfway. Raises SendError."""
         ...
 
 

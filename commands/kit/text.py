@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from commands.errors import CommandError
+from commands.kit.errors import CommandError
 from storage.search import fold
 
 __all__ = ["command_text", "fold", "tokenize"]

@@ -1,0 +1,12 @@
+"""The domains the bot is made of, in the order `!help` lists them. A new domain is one
+more line here (and its package under `commands/`)."""
+
+from __future__ import annotations
+
+from commands import core, partners
+from commands.kit.domain import Domain
+
+DOMAINS: tuple[Domain, ...] = (
+    core.DOMAIN,
+    partners.DOMAIN,
+)

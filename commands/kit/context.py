@@ -1,0 +1,349 @@
+"""The one object a handler receives: who asked, where, for which group, when, and how
+to answer or act.
+
+A handler never reaches the network, the clock or a commit: what it sends (messages,
+files, reactions, invitations, kicks, redactions, state) is written to the outbox in
+the same transaction as its other writes, and goes out once that commits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from commands.kit.args import ParseContext
+from commands.kit.errors import CommandError
+from commands.kit.i18n import Rendered, Translator
+from commands.kit.services import Place, RoomView, Services
+from commands.kit.settings import CoreSettings
+from commands.kit.transport import MediaError
+from storage.models import OutboxAction, Role
+from storage.repos.base import GroupRepository
+from storage.repos.core import Ref
+from storage.uow import UnitOfWork
+
+R = TypeVar("R", bound=GroupRepository)
+
+# A user's power level that makes them a moderator in Matrix clients.
+MODERATOR_POWER = 50
+
+
+def message_content(
+    rendered: Rendered, *, reply_to: str | None = None, thread_root: str | None = None
+) -> dict[str, Any]:
+    """An m.notice with plain and HTML bodies, in reply to (and in the thread of) a command."""
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": rendered.plain,
+        "format": "org.matrix.custom.html",
+        "formatted_body": rendered.html,
+        "m.mentions": {},
+    }
+    if thread_root is not None:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": reply_to is None,
+            "m.in_reply_to": {"event_id": reply_to or thread_root},
+        }
+    elif reply_to is not None:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    return content
+
+
+class Context:
+    """Handlers answer and act through this; they never reach the network, the clock or
+    commit."""
+
+    def __init__(
+        self,
+        *,
+        services: Services,
+        uow: UnitOfWork,
+        room: RoomView,
+        now: datetime,
+        group: str | None,
+        direct: bool = False,
+        group_choices: tuple[str, ...] = (),
+        sender: str | None = None,
+        event_id: str | None = None,
+        thread_root: str | None = None,
+        inbox_id: int | None = None,
+    ) -> None:
+        self.services = services
+        self.uow = uow
+        self.room = room
+        self.now = now
+        self.group = group
+        self.direct = direct
+        self.group_choices = group_choices
+        self.sender = sender or ""
+        self.event_id = event_id
+        self.thread_root = thread_root
+        self.inbox_id = inbox_id
+        self.t: Translator = services.catalog.for_locale(room.locale)
+
+    @classmethod
+    def at(
+        cls,
+        services: Services,
+        uow: UnitOfWork,
+        place: Place,
+        now: datetime,
+        **event: Any,
+    ) -> Context:
+        """A context for an event (or a scheduled job) at a place."""
+        return cls(
+            services=services,
+            uow=uow,
+            room=place.room,
+            now=now,
+            group=place.group,
+            direct=place.direct,
+            group_choices=place.choices,
+            **event,
+        )
+
+    @property
+    def settings(self) -> CoreSettings:
+        return self.services.settings
+
+    @property
+    def prefix(self) -> str:
+        return self.services.settings.command_prefix
+
+    @property
+    def parse_context(self) -> ParseContext:
+        return ParseContext(self.now, self.room.timezone, self.room.locale, self.prefix)
+
+    # --- The group's data.
+
+    def require_group(self) -> str:
+        """The group this acts for; a direct message from someone in no group, or in
+        several without a choice, gets a clear answer instead."""
+        if self.group is not None:
+            return self.group
+        if self.group_choices:
+            raise CommandError(
+                "core.dm.which_group", groups=list(self.group_choices), prefix=self.prefix
+            )
+        raise CommandError("core.dm.no_group")
+
+    def repo(self, kind: type[R]) -> R:
+        """A domain's repository, bound to this context's group: it cannot read or write
+        another group's records."""
+        return self.uow.repo(kind, self.require_group())
+
+    async def role_of(self, user_id: str) -> Role:
+        """A user's role in this context's group."""
+        return await self.services.role_of(self.uow, self.group, user_id)
+
+    def group_rooms(self) -> list[str]:
+        return self.settings.group_rooms(self.group) if self.group is not None else []
+
+    # --- Answering.
+
+    async def reply(self, key: str, /, *, about: Ref | None = None, **data: Any) -> None:
+        """Answer the command, in reply to it (and in its thread)."""
+        await self.send_rendered(self.t(key, **data), reply=True, about=about)
+
+    async def notice(self, key: str, /, *, about: Ref | None = None, **data: Any) -> None:
+        """Post to the room without replying to anything."""
+        await self.send_rendered(self.t(key, **data), reply=False, about=about)
+
+    async def send_rendered(
+        self,
+        rendered: Rendered,
+        *,
+        reply: bool = True,
+        about: Ref | None = None,
+        room_id: str | None = None,
+    ) -> None:
+        content = message_content(
+            rendered,
+            reply_to=self.event_id if reply else None,
+            thread_root=self.thread_root if reply else None,
+        )
+        await self._queue(room_id or self.room.room_id, "m.room.message", content, about=about)
+
+    async def to_room(
+        self, room_id: str, key: str, /, *, about: Ref | None = None, **data: Any
+    ) -> None:
+        """Post in another room of the group (the moderators' room), in its language."""
+        view = await self.services.room(self.uow, room_id)
+        rendered = self.services.catalog.render(view.locale, key, **data)
+        await self._queue(room_id, "m.room.message", message_content(rendered), about=about)
+
+    async def to_user(
+        self, user_id: str, key: str, /, *, about: Ref | None = None, **data: Any
+    ) -> None:
+        """Message a user in their direct-message room with the bot (opened at send time,
+        once per user), in this room's language."""
+        content = message_content(self.t(key, **data))
+        await self.uow.outbox.add(
+            room_id=None,
+            user_id=user_id,
+            event_type="m.room.message",
+            content=content,
+            now=self.now,
+            inbox_id=self.inbox_id,
+            group=self.group,
+            ref=about,
+        )
+
+    async def send_event(
+        self,
+        event_type: str,
+        content: dict[str, Any],
+        *,
+        about: Ref | None = None,
+        room_id: str | None = None,
+    ) -> None:
+        """Send an event of any type (a poll, a poll's end) as it is."""
+        await self._queue(room_id or self.room.room_id, event_type, content, about=about)
+
+    async def send_file(
+        self, name: str, mimetype: str, data: bytes, key: str, /, **data_: Any
+    ) -> None:
+        """Post a file (an export) in reply to the command, with a caption from the catalog."""
+        caption = self.t(key, **data_)
+        content = message_content(caption, reply_to=self.event_id, thread_root=self.thread_root)
+        # The body is the caption; `filename` names the file (captioned files, Matrix 1.10).
+        content["msgtype"] = "m.file"
+        content["filename"] = name
+        content["info"] = {"mimetype": mimetype, "size": len(data)}
+        await self.uow.outbox.add(
+            room_id=self.room.room_id,
+            event_type="m.room.message",
+            content=content,
+            now=self.now,
+            inbox_id=self.inbox_id,
+            attachment=(name, mimetype, data),
+            group=self.group,
+        )
+
+    async def react(self, key: str) -> None:
+        """React to the command with an emoji (e.g. ✅)."""
+        if self.event_id is None:
+            return
+        content = {
+            "m.relates_to": {"rel_type": "m.annotation", "event_id": self.event_id, "key": key}
+        }
+        await self._queue(self.room.room_id, "m.reaction", content)
+
+    async def _queue(
+        self, room_id: str, event_type: str, content: dict[str, Any], *, about: Ref | None = None
+    ) -> None:
+        await self.uow.outbox.add(
+            room_id=room_id,
+            event_type=event_type,
+            content=content,
+            now=self.now,
+            inbox_id=self.inbox_id,
+            group=self.group,
+            ref=about,
+        )
+
+    # --- Files users posted.
+
+    async def posted_file(self) -> tuple[str, str]:
+        """The (name, url) of the last file the sender posted here, before this command."""
+        if self.inbox_id is None:
+            raise CommandError("core.file.none")
+        row = await self.uow.inbox.latest_file(self.room.room_id, self.sender, self.inbox_id)
+        if row is None:
+            raise CommandError("core.file.none")
+        return str(row.content.get("body") or "file"), str(row.content["url"])
+
+    async def fetch_file(self, url: str) -> bytes:
+        """Download a posted file through the transport's media fetcher."""
+        media = self.services.media
+        if media is None:
+            raise CommandError("core.file.unavailable")
+        try:
+            return await media.fetch(url)
+        except MediaError as exc:
+            raise CommandError("core.file.unavailable") from exc
+
+    # --- Room actions (each goes through the outbox, once).
+
+    async def _act(
+        self,
+        action: OutboxAction,
+        room_id: str | None,
+        *,
+        user_id: str | None = None,
+        event_type: str = "",
+        state_key: str | None = None,
+        content: dict[str, Any] | None = None,
+    ) -> None:
+        await self.uow.outbox.add(
+            room_id=room_id or self.room.room_id,
+            action=action,
+            user_id=user_id,
+            event_type=event_type,
+            state_key=state_key,
+            content=content or {},
+            now=self.now,
+            inbox_id=self.inbox_id,
+            group=self.group,
+        )
+
+    async def invite(
+        self, user_id: str, *, room_id: str | None = None, reason: str | None = None
+    ) -> None:
+        """Invite a user (approves a knock)."""
+        await self._act(OutboxAction.INVITE, room_id, user_id=user_id, content={"reason": reason})
+
+    async def kick(
+        self, user_id: str, *, room_id: str | None = None, reason: str | None = None
+    ) -> None:
+        """Remove a user from the room, or refuse their knock."""
+        await self._act(OutboxAction.KICK, room_id, user_id=user_id, content={"reason": reason})
+
+    async def redact(
+        self, event_id: str, *, room_id: str | None = None, reason: str | None = None
+    ) -> None:
+        await self._act(
+            OutboxAction.REDACT, room_id, content={"redacts": event_id, "reason": reason}
+        )
+
+    async def set_state(
+        self,
+        event_type: str,
+        content: dict[str, Any],
+        *,
+        state_key: str = "",
+        room_id: str | None = None,
+    ) -> None:
+        await self._act(
+            OutboxAction.STATE,
+            room_id,
+            event_type=event_type,
+            state_key=state_key,
+            content=content,
+        )
+
+    async def set_power_level(
+        self, user_id: str, level: int, *, room_id: str | None = None
+    ) -> None:
+        """Give a user a power level in the room (the others' stay as they are)."""
+        await self._act(
+            OutboxAction.POWER_LEVEL,
+            room_id,
+            user_id=user_id,
+            event_type="m.room.power_levels",
+            content={"level": level},
+        )
+
+    # --- Audit.
+
+    async def audit(self, action: str, **detail: Any) -> None:
+        await self.uow.audit.record(
+            actor=self.sender,
+            action=action,
+            now=self.now,
+            room_id=self.room.room_id,
+            group=self.group,
+            detail=detail,
+        )

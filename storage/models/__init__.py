@@ -1,0 +1,62 @@
+"""Typed SQLAlchemy models, one module per domain. Alembic owns the schema (see
+storage/migrations); importing this package registers every table on `Base.metadata`."""
+
+from storage.models.base import GROUP_LENGTH, TRIGRAM_INDEX, Base, GroupOwned, known_to_models
+from storage.models.core import (
+    AuditEntry,
+    BotState,
+    DirectRoom,
+    InboxEvent,
+    InboxStatus,
+    LastList,
+    Link,
+    Member,
+    OutboxAction,
+    OutboxEvent,
+    OutboxStatus,
+    PendingAction,
+    Role,
+    Room,
+    RoomMember,
+)
+from storage.models.partners import (
+    Partner,
+    PartnerEvent,
+    PartnerGram,
+    PartnerKind,
+    PartnerPerson,
+    PartnerStatus,
+    PartnerTag,
+    PartnerTerm,
+)
+
+__all__ = [
+    "GROUP_LENGTH",
+    "TRIGRAM_INDEX",
+    "AuditEntry",
+    "Base",
+    "BotState",
+    "DirectRoom",
+    "GroupOwned",
+    "InboxEvent",
+    "InboxStatus",
+    "LastList",
+    "Link",
+    "Member",
+    "OutboxAction",
+    "OutboxEvent",
+    "OutboxStatus",
+    "Partner",
+    "PartnerEvent",
+    "PartnerGram",
+    "PartnerKind",
+    "PartnerPerson",
+    "PartnerStatus",
+    "PartnerTag",
+    "PartnerTerm",
+    "PendingAction",
+    "Role",
+    "Room",
+    "RoomMember",
+    "known_to_models",
+]
