@@ -54,6 +54,7 @@ from storage.models import (
 from storage.search import fold, squash, trigrams, words
 
 ROOM = "!bench"
+GROUP = ROOM  # a room not configured in a group is a group of its own
 USER = "@bench:fablab.test"
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 # command, backend, wall p50, wall p95, wall max, cpu p50, cpu p95 (ms)
@@ -123,8 +124,8 @@ def _name(rng: random.Random) -> str:
 
 
 def generate(partners: int, people: int, notes: int, seed: int = 7) -> dict[str, Any]:
-    """Rows for every table, as plain dicts, with the search tables computed as the
-    repository computes them."""
+    """Rows for every table, as plain dicts, all of the bench room's group, with the
+    search tables computed as the repository computes them."""
     rng = random.Random(seed)
     names: list[str] = list(REAL)
     keys = {squash(n) for n in names}
@@ -158,6 +159,7 @@ def generate(partners: int, people: int, notes: int, seed: int = 7) -> dict[str,
         rows["partners"].append(
             {
                 "id": pid,
+                "group_id": GROUP,
                 "name": name,
                 "name_key": squash(name),
                 "kind": rng.choice(kinds),
@@ -177,7 +179,9 @@ def generate(partners: int, people: int, notes: int, seed: int = 7) -> dict[str,
             }
         )
         for label in labels:
-            rows["tags"].append({"partner_id": pid, "tag": fold(label), "label": label})
+            rows["tags"].append(
+                {"group_id": GROUP, "partner_id": pid, "tag": fold(label), "label": label}
+            )
         rows["events"].append(
             {
                 "partner_id": pid,
@@ -238,8 +242,8 @@ def generate(partners: int, people: int, notes: int, seed: int = 7) -> dict[str,
             grams |= trigrams(label)
         for body in texts[pid]:
             terms.update(words(body))
-        rows["terms"] += [{"term": t, "partner_id": pid} for t in sorted(terms)]
-        rows["grams"] += [{"gram": g, "partner_id": pid} for g in sorted(grams)]
+        rows["terms"] += [{"group_id": GROUP, "term": t, "partner_id": pid} for t in sorted(terms)]
+        rows["grams"] += [{"group_id": GROUP, "gram": g, "partner_id": pid} for g in sorted(grams)]
     return {
         "rows": rows,
         "seeded": Seeded(names, TAGS, sorted({p["name"].split(" ", 1)[1] for p in rows["people"]})),
@@ -360,12 +364,13 @@ async def timed(bot: Bot, body: str) -> tuple[float, float]:
     cpu = time.process_time()
     start = time.perf_counter()
     async with services.db.unit_of_work() as uow:
-        room = await services.room(uow, ROOM)
-        ctx = Context(
-            services=services,
-            uow=uow,
-            room=room,
-            now=services.clock.now(),
+        # Where the command acts, found as the pipeline finds it (the room's group).
+        place = await services.place(uow, ROOM, USER)
+        ctx = Context.at(
+            services,
+            uow,
+            place,
+            services.clock.now(),
             sender=USER,
             event_id=f"$bench-{uuid.uuid4().hex}",
         )

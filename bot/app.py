@@ -36,10 +36,14 @@ def message_files(domains: Sequence[Domain] = DOMAINS) -> list[Path]:
 
 
 @functools.cache
-def default_catalog() -> Catalog:
-    """The catalog of every domain, read once per process: bots built in the same
+def _catalog(files: tuple[Path, ...]) -> Catalog:
+    return Catalog.load(files)
+
+
+def default_catalog(domains: Sequence[Domain] = DOMAINS) -> Catalog:
+    """The catalog of these domains, read once per process: bots built in the same
     process (tests) share it."""
-    return Catalog.load(message_files())
+    return _catalog(tuple(message_files(domains)))
 
 
 class Bot:
@@ -59,7 +63,7 @@ class Bot:
         self.services = Services(
             settings=settings,
             db=db or Database(settings.database.url),
-            catalog=catalog or default_catalog(),
+            catalog=catalog or default_catalog(self.domains),
             registry=build_registry(self.domains),
             clock=clock or SystemClock(),
         )

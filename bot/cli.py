@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,12 +33,48 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=78)
+
+
+CONFIG_HELP = _wrap(
+    "configuration: the YAML file given with --config (config.example.yaml documents "
+    "every key); any key can be overridden from the environment as "
+    "PASSERELLE__SECTION__KEY (e.g. PASSERELLE__MATRIX__PASSWORD, "
+    "PASSERELLE__DATABASE__URL), which wins over the file. A bad configuration stops "
+    "with one line per problem."
+)
+
+# The project's own loggers; libraries log warnings only, unless --verbose.
+OWN_LOGGERS = ("bot", "commands", "storage")
+
+
+def setup_logging(verbose: bool, command: str) -> None:
+    """Warnings by default; one line per handled event for the bot that serves rooms
+    (`run`, `demo`); everything of ours with --verbose, libraries at INFO, and never
+    SQL statements or their parameters (they hold people's names and the token)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if verbose:
+        ours = logging.DEBUG
+    elif command in ("run", "demo"):
+        ours = logging.INFO
+    else:
+        ours = logging.WARNING
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(ours)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="passerelle", description="A Matrix bot that keeps a working group's memory."
     )
     top.add_argument("--version", action="version", version=f"passerelle {package_version()}")
-    top.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    top.add_argument("-v", "--verbose", action="store_true", help="log the bot's debug messages")
     sub = top.add_subparsers(dest="command", required=True)
 
     console = sub.add_parser("console", help="talk to the bot on stdin/stdout")
@@ -49,8 +86,23 @@ def parser() -> argparse.ArgumentParser:
         "--now", type=_iso_datetime, help="freeze the clock at this ISO 8601 instant"
     )
 
-    run = sub.add_parser("run", help="run the bot on a Matrix homeserver")
-    run.add_argument("--config", type=Path, required=True, help="YAML config file")
+    run = sub.add_parser(
+        "run",
+        help="run the bot on a Matrix homeserver",
+        description=_wrap(
+            "Log in to the homeserver named in the config file, upgrade the "
+            "database schema, join the configured rooms and answer commands until stopped "
+            "(Ctrl-C or SIGTERM: the bot finishes what it is doing, then exits). The bot "
+            "logs one line per command it handles (room, sender, command, outcome, time), "
+            "never what was typed."
+        ),
+        epilog=CONFIG_HELP + "\n\nexample:\n"
+        "  PASSERELLE__MATRIX__PASSWORD=... passerelle run --config config.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--config", type=Path, required=True, help="YAML config file (see config.example.yaml)"
+    )
 
     demo = sub.add_parser(
         "demo", help="try the bot on a throwaway local Synapse, with any Matrix client"
@@ -73,9 +125,24 @@ def parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="bring the schema to the latest version")
-    upgrade.add_argument("--config", type=Path)
-    upgrade.add_argument("--db", help="database URL")
+    upgrade = db_sub.add_parser(
+        "upgrade",
+        help="bring the schema to the latest version",
+        description=_wrap(
+            "Apply the database migrations that are not applied yet, then print "
+            "the revision the schema is at. The bot does this by itself when it starts; run "
+            "it by hand before a deployment, or to check a backup. Rows stored before groups "
+            "existed join the group of the first configured room."
+        ),
+        epilog=CONFIG_HELP + "\n\nexamples:\n"
+        "  passerelle db upgrade --config config.yaml\n"
+        "  passerelle db upgrade --db postgresql+asyncpg://passerelle@db/passerelle",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    upgrade.add_argument("--config", type=Path, help="YAML config file (optional)")
+    upgrade.add_argument(
+        "--db", help="database URL (default: the config's, or sqlite+aiosqlite:///passerelle.db)"
+    )
     return top
 
 
@@ -123,11 +190,7 @@ async def _upgrade(settings: AppSettings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    setup_logging(args.verbose, args.command)
     if args.command == "demo":
         # The demo writes its own settings; it reads no config file.
         try:

@@ -161,12 +161,15 @@ class Console:
         """Make `room_id` the current room (with the --locale asked for, if any)."""
         self.room_id = self.transport.current_room = room_id
         services = self.bot.services
-        if self.locale is not None and not room_id.startswith(DIRECT_PREFIX):
+        if not room_id.startswith(DIRECT_PREFIX):
+            # The console serves every room it enters, as if an admin had invited the
+            # bot there (with the --locale asked for, if any).
             async with services.db.unit_of_work() as uow:
                 room = await services.room(uow, room_id)
-                if room.locale != self.locale:
+                locale = self.locale or room.locale
+                if await uow.rooms.get(room_id) is None or room.locale != locale:
                     await uow.rooms.save(
-                        room_id, locale=self.locale, timezone=room.timezone, now=self.clock.now()
+                        room_id, locale=locale, timezone=room.timezone, now=self.clock.now()
                     )
             services.forget_room(room_id)
         async with services.db.unit_of_work() as uow:

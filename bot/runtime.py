@@ -12,16 +12,18 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
 from bot.app import Bot
 from bot.config import AppSettings, require_matrix
+from bot.domains import DOMAINS
 from bot.matrix import MatrixError, MatrixTransport, SyncBatch
 from bot.pipeline import SYNC_TOKEN
 from bot.tasks import Tasks
 from commands.kit.clock import Clock
+from commands.kit.domain import Domain
 from commands.kit.health import Health
 
 logger = logging.getLogger(__name__)
@@ -43,10 +45,16 @@ def sync_backoff(failures: int) -> float:
 
 
 class Runtime:
-    def __init__(self, settings: AppSettings, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        *,
+        clock: Clock | None = None,
+        domains: Sequence[Domain] = DOMAINS,
+    ) -> None:
         self.settings = settings
         self.matrix_settings = require_matrix(settings)
-        self.bot = Bot(settings, clock=clock)
+        self.bot = Bot(settings, clock=clock, domains=domains)
         self.services = self.bot.services
         self.clock = self.services.clock
         self.health = Health(unhealthy_after=timedelta(seconds=settings.sync.unhealthy_after))

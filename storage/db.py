@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+def _migration_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite during schema changes: foreign keys are not enforced.
+
+    Changing a table on SQLite means rebuilding it (Alembic's batch mode): the old
+    table is dropped, and with foreign keys on, dropping it would first delete, in
+    cascade, every row that refers to it. SQLite's documentation asks for them off
+    during such changes; `upgrade` checks them once the migrations are done.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
 def _begin_immediate(connection: Connection) -> None:
     """Take SQLite's write lock when a unit of work starts, waiting for it if needed.
 
@@ -72,21 +88,35 @@ class Database:
     def kind(self) -> str:
         return self.engine.dialect.name
 
-    async def upgrade(self, *, default_group: str | None = None) -> None:
+    async def upgrade(self, *, default_group: str | None = None, revision: str = "head") -> None:
         """Bring the schema to the latest migration (the bot does this on start).
 
         `default_group` is the group that rows written before groups existed belong to
         (the configured room's); a migration that introduces group ownership reads it.
         """
+        if revision == "head" and await self.current_revision() == self.head_revision():
+            return  # the usual start: nothing to do, and nothing to load for it
 
         def run(connection: Connection) -> None:
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
             cfg.attributes["default_group"] = default_group
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migrations broke {len(broken)} foreign keys")
 
-        async with self.engine.begin() as conn:
-            await conn.run_sync(run)
+        engine = self.engine
+        if self.is_sqlite:
+            engine = create_async_engine(self.url)
+            event.listen(engine.sync_engine, "connect", _migration_pragmas)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(run)
+        finally:
+            if engine is not self.engine:
+                await engine.dispose()
         logger.info("database schema is at %s", await self.current_revision())
 
     async def current_revision(self) -> str | None:
@@ -97,6 +127,7 @@ class Database:
             return await conn.run_sync(read)
 
     @staticmethod
+    @functools.cache
     def head_revision() -> str | None:
         return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

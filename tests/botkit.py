@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app import Bot
 from bot.config import Settings
+from bot.domains import DOMAINS
 from bot.outbox import OutboxSender
 from commands.kit.clock import FakeClock
+from commands.kit.domain import Domain
 from commands.kit.transport import Attachment, IncomingEvent, MediaError, RoomAction, SendError
 
 ROOM = "!groupe"
@@ -104,9 +107,11 @@ class TestBot:
 
     __test__ = False
 
-    def __init__(self, settings: Settings, clock: FakeClock) -> None:
+    def __init__(
+        self, settings: Settings, clock: FakeClock, *, domains: Sequence[Domain] = DOMAINS
+    ) -> None:
         self.clock = clock
-        self.bot = Bot(settings, clock=clock)
+        self.bot = Bot(settings, clock=clock, domains=domains)
         self.transport = FakeTransport()
         self.sender: OutboxSender = self.bot.sender(self.transport)
         self.media = FakeMedia()
@@ -152,6 +157,52 @@ class TestBot:
             content=content,
             origin_ts=self.clock.now(),
         )
+
+    def raw(
+        self,
+        event_type: str,
+        content: dict[str, Any],
+        *,
+        sender: str = ALICE,
+        room: str = ROOM,
+        state_key: str | None = None,
+    ) -> IncomingEvent:
+        """Any event, as the homeserver would hand it over."""
+        return IncomingEvent(
+            event_id=f"$ev{next(self._ids)}",
+            room_id=room,
+            sender=sender,
+            event_type=event_type,
+            content=content,
+            origin_ts=self.clock.now(),
+            state_key=state_key,
+        )
+
+    def reaction(self, target: str, key: str = "✅", **kwargs: Any) -> IncomingEvent:
+        relates = {"rel_type": "m.annotation", "event_id": target, "key": key}
+        return self.raw("m.reaction", {"m.relates_to": relates}, **kwargs)
+
+    def membership(
+        self, user: str, membership: str, *, room: str = ROOM, reason: str | None = None
+    ) -> IncomingEvent:
+        content: dict[str, Any] = {"membership": membership}
+        if reason is not None:
+            content["reason"] = reason
+        return self.raw("m.room.member", content, sender=user, room=room, state_key=user)
+
+    async def join(self, *users: str, room: str = ROOM) -> None:
+        """These users are in the room (as the homeserver's member list would say)."""
+        async with self.bot.services.db.unit_of_work() as uow:
+            for user in users:
+                await uow.room_members.set(room, user, "join", now=self.clock.now())
+
+    async def open_direct(self, user: str) -> str:
+        """The user opened a direct chat with the bot; returns its room id."""
+        room = f"!dm-{user.lstrip('@').split(':')[0]}"
+        async with self.bot.services.db.unit_of_work() as uow:
+            await uow.direct_rooms.record(user, room, now=self.clock.now())
+        self.transport.direct[user] = room
+        return room
 
     async def deliver(self, *events: IncomingEvent) -> list[Sent]:
         before = len(self.sent)

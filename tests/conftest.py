@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from bot.config import RoomSettings, Settings
 from commands.kit.clock import FakeClock
+from storage.db import Database
 from tests.botkit import ALICE, ROOM, TestBot
 
 PG_URL = os.environ.get("PASSERELLE_TEST_PG_URL")
+
+# The group that rows of the template database would belong to (it holds none).
+DEFAULT_GROUP = ROOM
 
 # Friday 27 November 2026, 10:00 in Paris.
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -32,47 +40,93 @@ def backend() -> str:  # replaced by the parametrization above
     return "sqlite"
 
 
-async def _pg_database() -> tuple[str, str]:
+async def _pg_admin(statement: str) -> None:
     import asyncpg  # type: ignore[import-untyped]
 
     assert PG_URL is not None
     url = make_url(PG_URL)
-    name = f"passerelle_t_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(
         host=url.host, port=url.port or 5432, user=url.username, database=url.database
     )
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
-    return url.set(database=name).render_as_string(hide_password=False), name
 
 
-async def _pg_drop(name: str) -> None:
-    import asyncpg
-
+def _pg_url(name: str) -> str:
     assert PG_URL is not None
-    url = make_url(PG_URL)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, database=url.database
-    )
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await database.upgrade(default_group=DEFAULT_GROUP)
     finally:
-        await conn.close()
+        await database.dispose()
+
+
+def _run_aside(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to its end on a loop of its own (a session fixture may be first
+    asked for from inside a test's running loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database migrated once for the session; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "passerelle.db"
+    _run_aside(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once; each test's database is created from it."""
+    name = f"passerelle_tpl_{uuid.uuid4().hex[:12]}"
+    _run_aside(_pg_admin(f'CREATE DATABASE "{name}"'))
+    _run_aside(_migrate(_pg_url(name)))
+    try:
+        yield name
+    finally:
+        _run_aside(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-async def db_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
-    """An empty database on the backend under test."""
+async def empty_db_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database on the backend under test (for the migrations' own tests)."""
     if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'passerelle.db'}"
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    url, name = await _pg_database()
+    name = f"passerelle_t_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
     try:
-        yield url
+        yield _pg_url(name)
     finally:
-        await _pg_drop(name)
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def db_url(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[str]:
+    """A database at the latest schema on the backend under test, copied from the
+    session's migrated template (migrating costs more than most tests)."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "passerelle.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    name = f"passerelle_t_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -104,3 +158,15 @@ async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[TestBot]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+TIERS = ("unit", "domain", "console", "integration")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from its folder: `pytest -m unit` runs one tier."""
+    root = Path(__file__).resolve().parent
+    for item in items:
+        parts = item.path.resolve().relative_to(root).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.kit.errors import ArgError
@@ -15,6 +16,9 @@ from commands.kit.text import USER_ID, fold
 from commands.kit.timeparse import parse_datetime, parse_duration
 
 T = TypeVar("T")
+
+ME = "\x00me"  # what `Owner` returns for `me` (`moi`): the sender, whom only the handler knows
+NOBODY = ""  # what `Owner`, `Email`, `Phone` and `Website` return for `-`: nobody, nothing
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,19 @@ class User(ArgType[str]):
         raise ArgError("core.arg.not_user", value=raw)
 
 
+class Owner(User):
+    """The member who follows something: @user:server, `me` (moi) or `-` for nobody;
+    returns ME or NOBODY for those two."""
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        word = fold(raw.strip())
+        if word in ("me", "moi"):
+            return ME
+        if word in ("-", "personne", "nobody", "none", "aucun"):
+            return NOBODY
+        return super().parse(raw, pctx)
+
+
 class When(ArgType[datetime]):
     """A date and time in natural language, in the room's language and time zone."""
 
@@ -114,6 +131,86 @@ class Duration(ArgType[timedelta]):
         if delta is None:
             raise ArgError("core.arg.not_duration", value=raw)
         return delta
+
+
+class Days(Integer):
+    metavar = "days"
+
+
+class Page(Integer):
+    metavar = "page"
+
+
+class YesNo(ArgType[bool]):
+    metavar = "yesno"
+    TRUE = frozenset({"oui", "o", "yes", "y", "true", "vrai", "1", "x"})
+    FALSE = frozenset({"non", "n", "no", "false", "faux", "0"})
+
+    def parse(self, raw: str, pctx: ParseContext) -> bool:
+        word = fold(raw.strip())
+        if word in self.TRUE:
+            return True
+        if word in self.FALSE:
+            return False
+        raise ArgError("core.arg.not_yesno", value=raw)
+
+
+class Email(ArgType[str]):
+    """An e-mail address; `-` (NOBODY) clears one."""
+
+    metavar = "email"
+    PATTERN = re.compile(r"[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\".]{2,}")
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        text = raw.strip()
+        if text == "-":
+            return NOBODY
+        if len(text) > 254 or not self.PATTERN.fullmatch(text) or ".." in text:
+            raise ArgError("core.arg.bad_email", value=raw)
+        return text
+
+
+class Phone(ArgType[str]):
+    """A phone number as people write it: digits, spaces, dots, dashes, a leading +;
+    `-` (NOBODY) clears one."""
+
+    metavar = "phone"
+    PATTERN = re.compile(r"\+?[0-9 .\-()/]+")
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        text = " ".join(raw.split())
+        if text == "-":
+            return NOBODY
+        digits = sum(c.isdigit() for c in text)
+        if not self.PATTERN.fullmatch(text) or not 6 <= digits <= 15:
+            raise ArgError("core.arg.bad_phone", value=raw)
+        return text
+
+
+class Website(ArgType[str]):
+    """An http(s) address; `kiditap.fr` means https://kiditap.fr; `-` (NOBODY) clears one."""
+
+    metavar = "website"
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        text = raw.strip()
+        if text == "-":
+            return NOBODY
+        if "://" not in text:
+            text = f"https://{text}"
+        try:
+            parts = urlsplit(text)
+            host = parts.hostname or ""
+        except ValueError:
+            host = ""
+        if (
+            parts.scheme not in ("http", "https")
+            or "." not in host
+            or any(c.isspace() for c in text)
+            or len(text) > 500
+        ):
+            raise ArgError("core.arg.bad_website", value=raw)
+        return text
 
 
 class Choice(ArgType[str]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 from nio import AsyncClient, RoomCreateResponse, RoomSendResponse, SyncResponse
 
 from bot.config import Settings
+from bot.domains import DOMAINS
 from bot.homeserver import LocalSynapse
 from bot.runtime import Runtime
+from commands.kit.domain import Domain
 from storage.db import Database
 
 from .matrix_helpers import DEFAULT_PASSWORD, client_config, unique_localpart
@@ -141,8 +144,8 @@ class BotWorld:
             }
         )
 
-    async def start_bot(self, *, wait: bool = True) -> Runtime:
-        self.runtime = Runtime(self.settings())
+    async def start_bot(self, *, wait: bool = True, domains: Sequence[Domain] = DOMAINS) -> Runtime:
+        self.runtime = Runtime(self.settings(), domains=domains)
         self.task = asyncio.create_task(self.runtime.run())
         if wait:
             async with asyncio.timeout(30):

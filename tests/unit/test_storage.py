@@ -25,8 +25,8 @@ async def db(db_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def test_upgrade_brings_an_empty_database_to_head(db_url: str) -> None:
-    database = Database(db_url)
+async def test_upgrade_brings_an_empty_database_to_head(empty_db_url: str) -> None:
+    database = Database(empty_db_url)
     try:
         assert await database.current_revision() is None
         await database.upgrade()

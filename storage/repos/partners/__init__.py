@@ -1,15 +1,12 @@
-"""The partners' repository (see `book`)."""
+"""The partners' repository (see `book`), in parts: `records` (one partner's rows and
+history), `lists`, `search`, `people` and `index`, joined by `PartnerRepository`."""
 
-from storage.repos.partners.book import (
-    Card,
-    Erasure,
-    Hit,
-    Listed,
-    MergeReport,
-    PartnerFilter,
-    PartnerRepository,
-    SearchResult,
-)
+from storage.repos.partners.book import Card, MergeReport, PartnerRepository
+from storage.repos.partners.index import PartnerIndex
+from storage.repos.partners.lists import Listed, PartnerFilter, PartnerLists
+from storage.repos.partners.people import Erasure, PartnerPeople
+from storage.repos.partners.records import PartnerRecords
+from storage.repos.partners.search import Hit, PartnerSearch, SearchResult
 
 __all__ = [
     "Card",
@@ -18,6 +15,11 @@ __all__ = [
     "Listed",
     "MergeReport",
     "PartnerFilter",
+    "PartnerIndex",
+    "PartnerLists",
+    "PartnerPeople",
+    "PartnerRecords",
     "PartnerRepository",
+    "PartnerSearch",
     "SearchResult",
 ]

@@ -9,8 +9,8 @@ from bot.config import Settings
 from storage.models import AuditEntry, InboxEvent, OutboxEvent, PartnerPerson, PartnerTerm, Role
 from storage.repos.core import MemberRepository
 from tests.botkit import BOB, CAROL, GROUP, TestBot
-from tests.unit.test_partners import events
-from tests.unit.test_partners import settings as partners_settings
+from tests.domain.test_partners import events
+from tests.domain.test_partners import settings as partners_settings
 
 ANNE = (
     '!partenaire personne ajouter KidiTap "Anne Le Goff" role="chargée de mission" '

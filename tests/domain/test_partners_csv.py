@@ -16,8 +16,8 @@ from storage.models import Partner, PendingAction, Role
 from storage.repos.core import MemberRepository
 from storage.repos.partners import PartnerRepository
 from tests.botkit import BOB, CAROL, GROUP, TestBot
-from tests.unit.test_partners import audit_actions, count_partners, events, partner
-from tests.unit.test_partners import settings as partners_settings
+from tests.domain.test_partners import audit_actions, count_partners, events, partner
+from tests.domain.test_partners import settings as partners_settings
 
 HEADER = "name,kind,status,social_economy,tags,owner,consortium_member,website,description\n"
 

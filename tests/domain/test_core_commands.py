@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -174,3 +177,35 @@ async def test_unexpected_error_answers_with_a_reference_and_changes_nothing(
         )  # the write was rolled back
     # The next command still runs.
     assert (await bot.ask("!quisuisje")).startswith("Vous êtes")
+
+
+async def test_status_does_not_count_itself(bot: TestBot) -> None:
+    answer = await bot.ask("!etat")
+    assert "Commandes en attente : 0." in answer
+    # Another command stored but not handled yet is counted.
+    await bot.bot.pipeline.ingest([bot.event("!aide", sender=BOB), bot.event("!etat")])
+    await bot.bot.pipeline.process_pending()
+    await bot.sender.flush()
+    assert "Commandes en attente : 0." in bot.sent[-1].body  # the first was handled before
+    await bot.bot.pipeline.ingest([bot.event("!etat"), bot.event("!aide", sender=BOB)])
+    rows = await bot.bot.pipeline.process_pending()
+    await bot.sender.flush()
+    assert rows == 2
+    status = next(s for s in bot.sent[-2:] if "Commandes en attente" in s.body)
+    assert "Commandes en attente : 1." in status.body
+
+
+async def test_one_log_line_per_handled_event_without_its_text(
+    bot: TestBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.pipeline")
+    await bot.say('!partenaire ajouter "Zoé Secrète SARL" description="rendez-vous mardi"')
+    await bot.say("bonjour tout le monde")  # plain chat: not handled, not logged
+    await bot.say("!nimporte quoi")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.pipeline"]
+    assert len(lines) == 2
+    assert re.fullmatch(rf"!partner\.add in {ROOM} from {ALICE}: done \(\d+ ms\)", lines[0])
+    assert re.fullmatch(rf"!\? in {ROOM} from {ALICE}: done \(\d+ ms\)", lines[1])
+    logged = "\n".join(lines)
+    for secret in ("Zoé", "Secrète", "mardi", "bonjour", "nimporte"):
+        assert secret not in logged

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.console import ConsoleTransport
+from commands.kit.transport import RoomAction
 
 
 def console(
@@ -96,3 +102,69 @@ def test_bad_config_stops_with_one_line_per_problem(tmp: Path) -> None:
     assert 'rooms[0].timezone: unknown time zone "Europe/Pariss"' in result.stderr
     assert "command_prefix:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_direct_messages_are_printed_with_their_room(tmp: Path) -> None:
+    script = "!quisuisje\n/dm\n!quisuisje\n!groupe\n/room console\n!quisuisje\n"
+    result = console(tmp, script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Vous êtes @you:console")
+    assert lines[1].startswith("[dm @you:console] Vous êtes @you:console")
+    # Having spoken in the console's room, the user acts for its group in private.
+    assert lines[2] == "[dm @you:console] Ici, vous agissez pour le groupe !console."
+    assert lines[3].startswith("Vous êtes @you:console")
+
+
+def test_knock_leave_and_react_reach_the_bot(tmp: Path) -> None:
+    script = (
+        "/react ✅\n!quisuisje\n/react ✅\n/knock @dan:fablab.test Bonjour, je viens du TyFab\n"
+        "/knock dan\n/leave\n/react\n"
+    )
+    result = console(tmp, script)
+    assert result.returncode == 0, result.stderr
+    assert "Le bot n'a encore rien envoyé dans ce salon : rien à quoi réagir." in result.stderr
+    assert "/knock attend un identifiant Matrix comme @alice:example.org, pas « dan »." in (
+        result.stderr
+    )
+    assert "Utilisation : /react ✅" in result.stderr
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(tmp / "console.db") as db:
+        members = dict(
+            db.execute("SELECT user_id, membership FROM room_members WHERE room_id = '!console'")
+        )
+        kinds = [
+            row[0]
+            for row in db.execute(
+                "SELECT event_type FROM inbox WHERE event_type != 'm.room.message' ORDER BY id"
+            )
+        ]
+        knock = db.execute(
+            "SELECT sender, state_key, content FROM inbox WHERE event_type = 'm.room.member' "
+            "ORDER BY id LIMIT 1"
+        ).fetchone()
+    assert members == {"@you:console": "leave", "@dan:fablab.test": "knock"}
+    assert kinds == ["m.reaction", "m.room.member", "m.room.member"]
+    assert knock[:2] == ("@dan:fablab.test", "@dan:fablab.test")
+    assert json.loads(knock[2]) == {"membership": "knock", "reason": "Bonjour, je viens du TyFab"}
+
+
+def test_bad_directive_arguments_get_their_own_answer(tmp: Path) -> None:
+    result = console(tmp, "/as @root\n/room deux mots\n!quisuisje\n", "--locale", "en")
+    assert result.returncode == 0, result.stderr
+    assert "/as needs a Matrix user id like @alice:example.org, not “@root”." in result.stderr
+    assert "/room needs a room name without spaces" in result.stderr
+    assert "Unknown directive" not in result.stderr
+    assert result.stdout.startswith("You are @you:console")
+
+
+async def test_messages_to_other_rooms_name_them() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    transport = ConsoleTransport(out, err, Path("unused"))
+    transport.current_room = "!console"
+    await transport.send("!console", "m.room.message", {"body": "ici"}, "t1")
+    await transport.send("!moderation", "m.room.message", {"body": "là-bas"}, "t2")
+    await transport.send("!dm:@bob:x", "m.room.message", {"body": "en privé"}, "t3")
+    assert out.getvalue().splitlines() == ["ici", "[moderation] là-bas", "[dm @bob:x] en privé"]
+    await transport.act(RoomAction(kind="invite", room_id="!console", txn_id="t4", user_id="@d:x"))
+    assert err.getvalue() == "* invite @d:x\n"
