@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.config import AppSettings, ConfigError, load_settings, require_matrix
 from commands.kit.clock import SteppableClock
 from commands.kit.services import package_version
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable
 
 
 def _iso_datetime(text: str) -> datetime:
@@ -217,6 +217,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(settings))
     except KeyboardInterrupt:
         return 130
+    except DatabaseUnavailable as exc:
+        print(f"passerelle: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -211,6 +211,7 @@ class LocalSynapse:
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
+                umask=0o077,  # its database, keys and media: readable by their owner only
             )
         finally:
             console.close()  # the child has its own descriptor
@@ -338,6 +339,10 @@ class LocalSynapse:
         elif not _port_is_free(self.port):
             raise SynapseError(f"port {self.port} on 127.0.0.1 is already in use")
         self._ensure_signing_key()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            database = self.data_dir / f"{DATABASE_FILE}{suffix}"
+            if database.exists():
+                database.chmod(0o600)  # left by older runs, before Synapse ran with umask 077
         for name in SECRET_FILES:
             path = self.data_dir / name
             if not path.exists():

@@ -91,6 +91,9 @@ class Pipeline:
                 ctx = await self._context(uow, fresh, now)
                 status, what = await self._handle(ctx, fresh)
                 await uow.inbox.mark(row.id, status, now=now, group=ctx.group)
+            if self.services.checkpoint_wanted:
+                self.services.checkpoint_wanted = False
+                await self.services.db.checkpoint()
         except Exception as exc:
             logger.exception("event %s (ref %s) failed", row.event_id, row.id)
             async with self.services.db.unit_of_work() as uow:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from storage.uow import UnitOfWork
@@ -36,6 +37,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Deleted and overwritten content is zeroed, not left in free pages (erasure).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
     # The driver would open transactions itself, lazily (a deferred BEGIN before the
@@ -69,11 +72,46 @@ def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened or reached; the message says why, in one line."""
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of an SQLite URL (None for another database, or one in memory)."""
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def make_private(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), or narrow an existing
+    one and its write-ahead log (SQLite gives those the database file's mode)."""
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if file.exists() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+                logger.info("%s was readable by others; now by its owner only", file)
+    except PermissionError:
+        folder = path.parent.resolve()
+        raise DatabaseUnavailable(
+            f"cannot create or open the database file {path}: the folder {folder} is not "
+            f"writable by user id {os.getuid()}"
+        ) from None
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot open the database file {path}: {exc.strerror}") from None
+
+
 class Database:
     """The engine and session factory; the only way code reaches the database."""
 
     def __init__(self, url: str = DEFAULT_URL) -> None:
         self.url = url
+        path = sqlite_path(url)
+        if path is not None:
+            make_private(path)
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
@@ -145,6 +183,15 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def checkpoint(self) -> None:
+        """After an erasure: fold SQLite's write-ahead log into the database file and
+        empty it, so that erased text does not linger in the log (a no-op elsewhere)."""
+        if not self.is_sqlite:
+            return
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            await conn.commit()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -336,6 +336,11 @@ class Context:
             content={"level": level},
         )
 
+    def erased(self) -> None:
+        """Call after erasing personal data: once this transaction commits, the database
+        drops what it still held of the old text (SQLite's write-ahead log)."""
+        self.services.checkpoint_wanted = True
+
     # --- Audit.
 
     async def audit(self, action: str, **detail: Any) -> None:

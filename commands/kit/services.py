@@ -60,6 +60,9 @@ class Services:
     health: Health | None = None  # None in the console, which has no homeserver
     media: MediaFetcher | None = None  # how handlers read a file a user posted
     _rooms: dict[str, RoomView] = field(default_factory=dict, repr=False)
+    # Set by a handler that erased personal data: once its transaction commits, the
+    # pipeline checkpoints the database so the erased text leaves its write-ahead log.
+    checkpoint_wanted: bool = False
 
     @property
     def version(self) -> str:

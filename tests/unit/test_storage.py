@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import inspect, select
 
-from storage.db import Database
+from storage.db import Database, DatabaseUnavailable
 from storage.models import InboxStatus, OutboxEvent, OutboxStatus, Role
 from storage.repos.core import MemberRepository
 
@@ -113,3 +118,59 @@ async def test_rollback_leaves_nothing(db: Database) -> None:
         await failing_handler()
     async with db.unit_of_work() as uow:
         assert await uow.repo(MemberRepository, GROUP).role_of("@b:x") == Role.MEMBER
+
+
+def test_the_database_file_is_private(tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh.db"
+    Database(f"sqlite+aiosqlite:///{fresh}")
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+    old = tmp_path / "old.db"
+    for file in (old, tmp_path / "old.db-wal"):
+        file.write_bytes(b"")
+        file.chmod(0o644)
+    Database(f"sqlite+aiosqlite:///{old}")
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "old.db-wal").stat().st_mode) == 0o600
+
+
+def test_an_unwritable_folder_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The tests may run as root, whom permissions do not stop: the refusal is simulated.
+    def refuse(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", refuse)
+    with pytest.raises(DatabaseUnavailable) as caught:
+        Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    assert str(caught.value) == (
+        f"cannot create or open the database file {tmp_path / 'bot.db'}: the folder "
+        f"{tmp_path} is not writable by user id {os.getuid()}"
+    )
+
+
+def test_a_database_that_cannot_be_opened_is_one_line_from_the_cli(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "console",
+            "--db",
+            f"sqlite+aiosqlite:///{not_a_folder}/b.db",
+        ],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=repo_root,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"passerelle: cannot open the database file {not_a_folder}/b.db: Not a directory\n"
+    )
