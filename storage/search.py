@@ -8,17 +8,40 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 
 WORD = re.compile(r"\w+")
 TERM_LENGTH = 64  # longer words are indexed (and looked up) by their first 64 characters
 MIN_TERM = 2  # one-letter words are not worth an index row
 
 
+# Characters that show nothing by themselves although they are not of category Cf
+# (Unicode's other "default ignorable" ones): the combining grapheme joiner, the Hangul
+# fillers, Khmer inherent vowels, variation selectors.
+_IGNORABLE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0"
+    + "".join(map(chr, range(0x180B, 0x1810)))
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
+def invisible(char: str) -> bool:
+    """Whether a character shows nothing by itself: the format characters (category Cf:
+    zero-width spaces and joiners, direction controls, the soft hyphen, the BOM) and the
+    other default-ignorable ones. Text differing only by them looks the same."""
+    return char in _IGNORABLE or unicodedata.category(char) == "Cf"
+
+
 def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a text (names, tags, commands, search)."""
+    """Case- and accent-insensitive form of a text (names, tags, commands, search).
+
+    Invisible characters are left out, so that "Ac\u200bme" cannot pass for another
+    name than "Acme", nor hide from a search.
+    """
+    if text.isascii():  # no accent, no invisible character: the common case, made cheap
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and not invisible(c))
 
 
 def squash(text: str) -> str:
@@ -49,40 +72,3 @@ def like_pattern(text: str, *, anywhere: bool = True) -> str:
 def prefix_range(prefix: str) -> tuple[str, str]:
     """Bounds of every string starting with `prefix`, in byte order."""
     return prefix, prefix + "\U0010ffff"
-
-
-def redact(text: str, needles: Iterable[str], marker: str) -> str:
-    """`text` with every occurrence of the (folded) needles replaced by `marker`.
-
-    Matching ignores case and accents, like the rest of the search; what is kept of
-    the text is kept exactly as it was written.
-    """
-    folded: list[str] = []
-    origin: list[int] = []
-    for index, char in enumerate(text):
-        for part in fold(char):
-            folded.append(part)
-            origin.append(index)
-    haystack = "".join(folded)
-    spans: list[tuple[int, int]] = []
-    for needle in needles:
-        if not needle:
-            continue
-        start = 0
-        while (found := haystack.find(needle, start)) >= 0:
-            end = found + len(needle)
-            spans.append((origin[found], origin[end - 1] + 1))
-            start = end
-    if not spans:
-        return text
-    out: list[str] = []
-    position = 0
-    for begin, end in sorted(spans):
-        if end <= position:
-            continue
-        out.append(text[position : max(begin, position)])
-        if begin >= position:
-            out.append(marker)
-        position = end
-    out.append(text[position:])
-    return "".join(out)

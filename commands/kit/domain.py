@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from commands.kit.jobs import Job
+from commands.kit.privacy import PersonalData
 from commands.kit.registry import Router
 from commands.kit.settings import Section
 
@@ -26,6 +27,7 @@ class Domain:
     messages: Path
     jobs: Sequence[Job] = ()
     settings: type[Section] | None = None  # the section `name:` of the config file
+    privacy: PersonalData | None = None  # what it stores about people (data-protection requests)
 
     def __post_init__(self) -> None:
         if self.router.domain != self.name:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from commands.kit.clock import Clock
 from commands.kit.health import Health
@@ -17,6 +18,9 @@ from storage.db import Database
 from storage.models import Role
 from storage.repos.core import MemberRepository
 from storage.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from commands.kit.privacy import PersonalData
 
 
 def package_version() -> str:
@@ -60,6 +64,9 @@ class Services:
     health: Health | None = None  # None in the console, which has no homeserver
     media: MediaFetcher | None = None  # how handlers read a file a user posted
     _rooms: dict[str, RoomView] = field(default_factory=dict, repr=False)
+    # What each domain stores about people, by domain, in the order of the domains
+    # (for data-protection requests: `person-data`, `forget-person`).
+    privacy: dict[str, PersonalData] = field(default_factory=dict)
     # Set by a handler that erased personal data: once its transaction commits, the
     # pipeline checkpoints the database so the erased text leaves its write-ahead log.
     checkpoint_wanted: bool = False

@@ -40,4 +40,5 @@ DOMAIN = Domain(
     router=router,
     messages=Path(__file__).parent / "messages",
     settings=PartnersSettings,
+    privacy=personal_data.PRIVACY,
 )

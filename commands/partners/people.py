@@ -7,6 +7,7 @@ from commands.kit.args import NOBODY, Arg, Choice, Email, Opt, Phone, Text, Word
 from commands.kit.context import Context
 from commands.kit.errors import CommandError
 from commands.kit.registry import Args
+from commands.kit.text import name_text
 from commands.partners import views
 from commands.partners.resolve import book, resolve_partner
 from commands.partners.router import PARTNER
@@ -69,7 +70,7 @@ async def person(ctx: Context, args: Args) -> None:
                 usage=PARTNER.subcommands["person"],
                 option=O_PERSON_NAME.key_for(ctx.room.locale),
             )
-        name = " ".join(args["person"].split())
+        name = name_text(args["person"])
         if any(p.name_key == squash(name) for p in await repo.people(partner.id)):
             raise CommandError("partners.person.duplicate", partner=partner.name, person=name)
         added = await repo.add_person(partner, name=name, actor=ctx.sender, now=ctx.now, **details)
@@ -83,7 +84,7 @@ async def person(ctx: Context, args: Args) -> None:
         await ctx.reply("partners.person.removed", partner=partner.name, person=found.name)
         return
     if args["name"] is not None:
-        new_name = details["name"] = " ".join(args["name"].split())
+        new_name = details["name"] = name_text(args["name"])
         others = [p for p in await repo.people(partner.id) if p.id != found.id]
         if any(p.name_key == squash(new_name) for p in others):
             raise CommandError("partners.person.duplicate", partner=partner.name, person=new_name)

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, insert, select, update
 
 from storage.models import (
     AuditEntry,
@@ -27,7 +26,6 @@ from storage.models import (
     RoomMember,
 )
 from storage.repos.base import GroupRepository, Repository
-from storage.search import redact
 
 __all__ = [
     "AuditRepository",
@@ -58,44 +56,6 @@ class Ref:
         if row.ref_domain is None or row.ref_kind is None or row.ref_id is None:
             return None
         return cls(row.ref_domain, row.ref_kind, row.ref_id)
-
-
-def _redacted(
-    content: dict[str, Any], needles: Sequence[str], marker: str
-) -> dict[str, Any] | None:
-    """A message's content with the needles blacked out of its bodies, or None if untouched."""
-    changed = dict(content)
-    for key in ("body", "formatted_body"):
-        value = content.get(key)
-        if isinstance(value, str):
-            changed[key] = redact(value, needles, marker)
-    return changed if changed != content else None
-
-
-async def _redact_rows(
-    session: AsyncSession,
-    rows: Sequence[InboxEvent] | Sequence[OutboxEvent],
-    needles: Sequence[str],
-    marker: str,
-) -> int:
-    count = 0
-    for row in rows:
-        content = _redacted(row.content, needles, marker)
-        if content is not None:
-            row.content = content
-            count += 1
-    await session.flush()
-    return count
-
-
-def _in_group(
-    group_column: Any, room_column: Any, group: str, rooms: Iterable[str]
-) -> ColumnElement[bool]:
-    """Rows of a group: marked with it, or (written before groups) in one of its rooms."""
-    return or_(
-        group_column == group,
-        group_column.is_(None) & room_column.in_(list(rooms)),
-    )
 
 
 class RoomRepository(Repository):
@@ -325,20 +285,22 @@ class InboxRepository(Repository):
                 return row
         return None
 
-    async def redact(
-        self, needles: Sequence[str], marker: str, *, group: str, rooms: Iterable[str]
-    ) -> int:
-        """Black out text (folded needles: a name, an e-mail) in a group's stored messages.
-
-        For an erasure: the bot's own copy of what was typed must not keep what was erased.
-        """
-        rows = await self.session.scalars(
-            select(InboxEvent).where(
-                InboxEvent.event_type == "m.room.message",
-                _in_group(InboxEvent.group_id, InboxEvent.room_id, group, rooms),
-            )
+    async def oldest_done(self) -> datetime | None:
+        """When the oldest handled event (done, ignored or failed) was received."""
+        return await self.session.scalar(
+            select(func.min(InboxEvent.received_at)).where(InboxEvent.status != InboxStatus.PENDING)
         )
-        return await _redact_rows(self.session, rows.all(), needles, marker)
+
+    async def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` handled events received at `before` or earlier."""
+        old = (
+            select(InboxEvent.id)
+            .where(InboxEvent.status != InboxStatus.PENDING, InboxEvent.received_at <= before)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        result = await self.session.execute(delete(InboxEvent).where(InboxEvent.id.in_(old)))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def count(self, status: InboxStatus, *, besides: int | None = None) -> int:
         """How many events have this status (`besides`: leave this row out of the count)."""
@@ -443,6 +405,7 @@ class OutboxRepository(Repository):
             "event_id": event_id,
             "sent_at": now,
             "last_error": None,
+            "attachment": None,  # a file's bytes are not kept once the homeserver has them
         }
         if room_id is not None:
             values["room_id"] = room_id
@@ -463,20 +426,27 @@ class OutboxRepository(Repository):
         await self.session.execute(
             update(OutboxEvent)
             .where(OutboxEvent.id == outbox_id)
-            .values(status=OutboxStatus.FAILED, last_error=error)
+            .values(status=OutboxStatus.FAILED, last_error=error, attachment=None)
         )
 
-    async def redact(
-        self, needles: Sequence[str], marker: str, *, group: str, rooms: Iterable[str]
-    ) -> int:
-        """Black out text in a group's copies of the bot's messages, sent or waiting."""
-        rows = await self.session.scalars(
-            select(OutboxEvent).where(
-                OutboxEvent.event_type == "m.room.message",
-                _in_group(OutboxEvent.group_id, OutboxEvent.room_id, group, rooms),
+    async def oldest_done(self) -> datetime | None:
+        """When the oldest row that is sent or refused for good was written."""
+        return await self.session.scalar(
+            select(func.min(OutboxEvent.created_at)).where(
+                OutboxEvent.status != OutboxStatus.PENDING
             )
         )
-        return await _redact_rows(self.session, rows.all(), needles, marker)
+
+    async def prune(self, before: datetime, *, limit: int) -> int:
+        """Delete up to `limit` rows sent or refused, written at `before` or earlier."""
+        old = (
+            select(OutboxEvent.id)
+            .where(OutboxEvent.status != OutboxStatus.PENDING, OutboxEvent.created_at <= before)
+            .order_by(OutboxEvent.id)
+            .limit(limit)
+        )
+        result = await self.session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(old)))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def count(self, status: OutboxStatus) -> int:
         total = await self.session.scalar(
@@ -524,6 +494,16 @@ class AuditRepository(Repository):
             )
         )
         await self.session.flush()
+
+    async def oldest(self) -> datetime | None:
+        return await self.session.scalar(select(func.min(AuditEntry.at)))
+
+    async def prune(self, before: datetime, *, limit: int) -> int:
+        old = select(AuditEntry.id).where(AuditEntry.at <= before).order_by(AuditEntry.id)
+        result = await self.session.execute(
+            delete(AuditEntry).where(AuditEntry.id.in_(old.limit(limit)))
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def latest(self, limit: int = 20, *, group: str | None = None) -> Sequence[AuditEntry]:
         query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

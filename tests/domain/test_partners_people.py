@@ -112,7 +112,12 @@ async def test_edit_and_remove_a_person(group: TestBot) -> None:
     [anne] = await people(group)
     assert (anne.email, anne.phone) == ("anne.legoff@kiditap.fr", None)
     edited = (await events(group, "kiditap"))[-1]
-    assert edited.detail == {"person_id": anne.id, "fields": ["email", "phone"]}
+    assert edited.detail == {
+        "person_id": anne.id,
+        "fields": ["email", "phone"],
+        # What identified her before is kept, for an erasure to find (and erase) it.
+        "before": {"email": "anne@kiditap.fr", "phone": "02 98 00 00 00"},
+    }
     answer = await group.ask("!partenaire personne modifier KidiTap anne email=x@", sender=BOB)
     assert "x@ n'est pas une adresse e-mail" in answer
     answer = await group.ask("!partenaire personne modifier KidiTap anne", sender=BOB)
@@ -204,7 +209,8 @@ async def test_forget_person_erases_and_leaves_an_anonymous_trace(group: TestBot
     await group.ask("!partenaire statut KidiTap intéressé après l'appel d'Anne Le Goff", sender=BOB)
     await group.ask('!partenaire personne ajouter Conrad "Jean Kerouac"', sender=BOB)
 
-    answer = await group.ask("!partenaire oublier-personne anne le goff", sender=CAROL)
+    await group.ask("!partenaire oublier-personne anne le goff", sender=CAROL)  # the preview
+    answer = await group.ask("!partenaire oublier-personne confirmer", sender=CAROL)
     assert answer.splitlines()[0] == (
         "Effacé : 1 fiche(s) de personne (KidiTap), 2 ligne(s) d'historique anonymisée(s), "
         "2 note(s) caviardée(s). Mes copies de 6 message(s) qui la nommaient sont caviardées "
@@ -259,9 +265,8 @@ async def test_forget_person_erases_and_leaves_an_anonymous_trace(group: TestBot
 async def test_forget_person_at_one_partner_only(group: TestBot) -> None:
     await group.ask(ANNE, sender=BOB)
     await group.ask('!partenaire personne ajouter Conrad "Anne Le Goff"', sender=BOB)
-    answer = await group.ask(
-        "!partenaire oublier-personne Anne Le Goff partenaire=Conrad", sender=CAROL
-    )
+    await group.ask("!partenaire oublier-personne Anne Le Goff partenaire=Conrad", sender=CAROL)
+    answer = await group.ask("!partenaire oublier-personne confirmer", sender=CAROL)
     assert answer.startswith("Effacé : 1 fiche(s) de personne (Conrad)")
     kidi_anne, conrad_anne = await people(group)
     assert kidi_anne.name == "Anne Le Goff"
@@ -272,6 +277,7 @@ async def test_forget_person_blacks_out_the_bots_copies_of_messages(group: TestB
     await group.ask(ANNE, sender=BOB)
     await group.ask("!partenaire donnees-personne Anne Le Goff", sender=BOB)
     await group.ask("!partenaire oublier-personne Anne Le Goff", sender=CAROL)
+    await group.ask("!partenaire oublier-personne confirmer", sender=CAROL)
     async with group.services.db.unit_of_work() as uow:
         inbox = [e.content for e in await uow.session.scalars(select(InboxEvent))]
         outbox = [e.content for e in await uow.session.scalars(select(OutboxEvent))]

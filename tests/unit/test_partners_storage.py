@@ -13,7 +13,7 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import Base, PartnerGram, PartnerTerm, known_to_models
 from storage.repos.partners import PartnerFilter, PartnerRepository
-from storage.search import redact, trigrams, words
+from storage.search import trigrams, words
 
 GROUP = "!groupe"
 
@@ -126,22 +126,6 @@ async def test_interactions_move_last_interaction_but_edits_do_not(db: Database)
 def test_words_and_trigrams() -> None:
     assert words("L'école d'Île-de-France : 3D, a") == ["ecole", "ile", "de", "france", "3d"]
     assert trigrams("Kidi") == {" ki", "kid", "idi", "di "}
-
-
-@pytest.mark.parametrize(
-    ("text", "needles", "expected"),
-    [
-        ("Appel avec Anne Le Goff.", ["anne le goff"], "Appel avec [x]."),
-        ("ANNE LE GOFF et anne le goff", ["anne le goff"], "[x] et [x]"),
-        ("Hélène a appelé", ["helene"], "[x] a appelé"),
-        ("Héle\u0300ne", ["helene"], "[x]"),
-        ("mail: a@b.fr, a@b.fr", ["a@b.fr"], "mail: [x], [x]"),
-        ("rien", ["anne"], "rien"),
-        ("Jean-Anne Le Goff", ["anne le goff", "le goff"], "Jean-[x]"),
-    ],
-)
-def test_redact(text: str, needles: list[str], expected: str) -> None:
-    assert redact(text, needles, "[x]") == expected
 
 
 async def test_search_reads_a_bounded_number_of_rows(db: Database) -> None:
