@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from commands.kit.errors import ArgError
-from commands.kit.text import USER_ID, fold
+from commands.kit.text import CONTROL, USER_ID, fold
 from commands.kit.timeparse import parse_datetime, parse_duration
+from storage.search import invisible
 
 T = TypeVar("T")
 
@@ -198,19 +199,25 @@ class Website(ArgType[str]):
             return NOBODY
         if "://" not in text:
             text = f"https://{text}"
-        try:
-            parts = urlsplit(text)
-            host = parts.hostname or ""
-        except ValueError:
-            host = ""
         if (
-            parts.scheme not in ("http", "https")
-            or "." not in host
-            or any(c.isspace() for c in text)
-            or len(text) > 500
+            len(text) > 500
+            or any(c.isspace() or CONTROL.match(c) or invisible(c) for c in text)
+            or not self._http_host(text)
         ):
             raise ArgError("core.arg.bad_website", value=raw)
         return text
+
+    @staticmethod
+    def _http_host(text: str) -> bool:
+        """Whether `text` is an http(s) URL with a dotted host name (and a valid port, if any)."""
+        try:
+            # urlsplit and its properties raise ValueError on a malformed address
+            # ("https://[::1", "kiditap.]fr", "a.fr:99999")
+            parts = urlsplit(text)
+            host, _port = parts.hostname or "", parts.port
+        except ValueError:
+            return False
+        return parts.scheme in ("http", "https") and "." in host
 
 
 class Choice(ArgType[str]):

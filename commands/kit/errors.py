@@ -11,6 +11,17 @@ if TYPE_CHECKING:
 
 Keep = Callable[["Context"], Awaitable[None]]
 
+# An error repeats what was typed so the user sees what is wrong; a huge value (a
+# pasted text, a CSV cell) is repeated shortened.
+ECHO_LIMIT = 200
+
+
+def shorten(value: Any, limit: int = ECHO_LIMIT) -> Any:
+    """A text cut to `limit` characters with an ellipsis; anything else as it is."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
+
 
 class CommandError(Exception):
     """A command cannot run as typed. The router answers it; nothing is changed.
@@ -31,7 +42,7 @@ class CommandError(Exception):
     ) -> None:
         super().__init__(key)
         self.key = key
-        self.data = data
+        self.data = {name: shorten(value) for name, value in data.items()}
         self.usage = usage
         self.keep = keep
 

@@ -20,6 +20,8 @@ import yaml
 from jinja2 import Environment, StrictUndefined, Template
 from markupsafe import Markup
 
+from storage.search import fold, invisible
+
 LOCALES = ("fr", "en")
 
 # The C loader when PyYAML was built with it: the catalog is a few thousand lines.
@@ -34,11 +36,48 @@ class Rendered:
     html: str
 
 
+ROOM_PING = "@room"
+# What keeps `@room` from being read as one word: the word joiner, which shows nothing.
+_JOINER = "\u2060"
+# The characters that fold to "@" (see `storage.search.fold`): "@", "﹫" and "＠".
+_AT_SIGNS = frozenset("@\ufe6b\uff20")
+
+
 def _defuse(value: Any) -> Any:
-    """Keep user text from pinging the whole room through the bot."""
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return value.replace("@room", "@\u2060room")
-    return value
+    """Keep user text from pinging the whole room through the bot: `@room` in any case or
+    width (`@ROOM`, `＠ｒｏｏｍ`), even with invisible characters inside, becomes `@` and
+    the word joiner before the rest, as it was typed less those invisible characters."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    if value.isascii():
+        if ROOM_PING not in value.lower():
+            return value
+    elif not _AT_SIGNS.intersection(value):
+        return value
+    return _defuse_text(value)
+
+
+def _defuse_text(text: str) -> str:
+    # The folded text, one folded character at a time, remembering where each came from.
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        for part in fold(char):
+            folded.append(part)
+            origin.append(index)
+    haystack = "".join(folded)
+    out: list[str] = []
+    position = 0
+    start = haystack.find(ROOM_PING)
+    while start >= 0:
+        end = start + len(ROOM_PING)
+        first, last = origin[start], origin[end - 1] + 1
+        rest = (c for c in text[first + 1 : last] if not invisible(c))
+        out += [text[position:first], text[first], _JOINER, *rest]
+        position = last
+        start = haystack.find(ROOM_PING, end)
+    out.append(text[position:])
+    return "".join(out)
 
 
 class _PlainText(HTMLParser):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import unquote
 
-from commands.kit.errors import CommandError
-from storage.search import fold
+from commands.kit.errors import ArgError, CommandError
+from storage.search import fold, invisible
 
-__all__ = ["command_text", "fold", "tokenize"]
+__all__ = ["command_text", "fold", "name_text", "tokenize", "without_bidi"]
 
 # Opening quote -> accepted closing quotes. French guillemets and typographic quotes
 # come from phone keyboards and word processors; the apostrophe is never a quote.
@@ -19,7 +19,30 @@ USER_ID = re.compile(
     r"@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(?::\d{1,5})?|@[a-z0-9._=\-/+]+:\[[0-9a-fA-F:.]+\](?::\d{1,5})?"
 )
 PILL_HREF = re.compile(r"^(?:https://matrix\.to/#/(@[^?/]+)|matrix:u/@?([^?/]+))")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls but tab and line breaks, DEL, and the C1 controls (U+0080-U+009F): a
+# terminal acts on them (ESC starts a sequence that can rewrite the screen), none is text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# The characters that change the direction of the text after them (Unicode's Bidi_Control:
+# marks, embeddings, overrides, isolates): "\u202eemcA" shows as "Acme".
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_NO_BIDI = str.maketrans(dict.fromkeys(BIDI_CONTROLS))
+
+
+def without_bidi(text: str) -> str:
+    """`text` without direction controls, which could make it read as something else."""
+    return text.translate(_NO_BIDI)
+
+
+def name_text(text: str) -> str:
+    """A name as it is shown and compared: invisible characters (zero-width spaces and
+    joiners, direction controls, see `storage.search.invisible`) left out and runs of
+    spaces made one. Refuses control characters, and a name with nothing visible in it."""
+    if CONTROL.search(text):
+        raise ArgError("core.error.control_chars")
+    name = " ".join("".join(c for c in text if not invisible(c)).split())
+    if not name:
+        raise ArgError("core.arg.invisible" if text.strip() else "core.arg.empty")
+    return name
 
 
 class _PillText(HTMLParser):

@@ -16,7 +16,7 @@ from commands.kit.args import Arg, Choice, Website
 from commands.kit.context import Context
 from commands.kit.errors import ArgError, CommandError
 from commands.kit.registry import Args
-from commands.kit.text import USER_ID, fold
+from commands.kit.text import CONTROL, USER_ID, fold, name_text, without_bidi
 from commands.partners.resolve import book, check_name, consortium_member, partner_filter, rules
 from commands.partners.router import PARTNER
 from commands.partners.vocabulary import FILTERS, KIND, MAX_TAGS, O_FORCE, STATUS, YESNO, loose_key
@@ -64,28 +64,60 @@ COLUMN_ALIASES = {
 }
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV
+# injection"): `=HYPERLINK(...)`, `+cmd|' /C calc'!A0`, `@SUM(1+1)`, `-2+3`.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The export puts this before such a cell, which spreadsheets then show as text, and
+# before a cell that really starts with it, so that the import can take it off again.
+TEXT_MARK = "'"
+
+
+def neutralise(cell: str) -> str:
+    """A cell as exported: text that no spreadsheet runs as a formula (see `unneutralise`)."""
+    if cell.startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return TEXT_MARK + cell
+    return cell
+
+
+def unneutralise(cell: str) -> str:
+    """A cell as imported: undoes exactly what `neutralise` did, so that an exported file
+    imported back changes nothing; any other cell is taken as it is."""
+    if cell.startswith(TEXT_MARK) and cell[1:].startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return cell[1:]
+    return cell
+
+
 def export_csv(rows: Sequence[Listed]) -> bytes:
     """UTF-8 with a byte-order mark (spreadsheets then read accents right), comma-separated,
-    one row per partner; codes (kind, status) in English, times in ISO 8601 UTC."""
+    one row per partner; codes (kind, status) in English, times in ISO 8601 UTC.
+
+    Cells that a spreadsheet would run as a formula are neutralised (`neutralise`). The
+    owner is left as it is: a Matrix user id, it always starts with `@`, and it is checked
+    to be one (its letters, digits and `._=-/+:` can spell no function call).
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for listed in rows:
         p = listed.partner
+        cells = [
+            p.name,
+            p.kind,
+            p.status,
+            "yes" if p.social_economy else "no",
+            ", ".join(listed.tags),
+            p.owner or "",
+            p.consortium_member or "",
+            p.website or "",
+            p.description or "",
+            p.created_at.isoformat(),
+            p.updated_at.isoformat(),
+            p.last_interaction_at.isoformat(),
+        ]
         writer.writerow(
             [
-                p.name,
-                p.kind,
-                p.status,
-                "yes" if p.social_economy else "no",
-                ", ".join(listed.tags),
-                p.owner or "",
-                p.consortium_member or "",
-                p.website or "",
-                p.description or "",
-                p.created_at.isoformat(),
-                p.updated_at.isoformat(),
-                p.last_interaction_at.isoformat(),
+                c if column == "owner" else neutralise(c)
+                for column, c in zip(COLUMNS, cells, strict=True)
             ]
         )
     return out.getvalue().encode("utf-8-sig")
@@ -148,9 +180,13 @@ def read_csv(ctx: Context, data: bytes) -> list[dict[str, Any]]:
         table = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise CommandError("partners.import.malformed", error=str(exc)) from exc
-    header = [loose_key(h) for h in table[0]]
+    titles = [without_bidi(h).strip() for h in table[0]]
+    control = _control(titles)
+    if control is not None:
+        raise CommandError("partners.import.header_control", code=control[1])
+    header = [loose_key(h) for h in titles]
     columns = [COLUMN_ALIASES.get(h, _column(h)) for h in header]
-    unknown = [raw for raw, c in zip(table[0], columns, strict=True) if c is None]
+    unknown = [raw for raw, c in zip(titles, columns, strict=True) if c is None]
     if unknown or "name" not in columns:
         raise CommandError(
             "partners.import.bad_columns",
@@ -184,7 +220,17 @@ def read_csv(ctx: Context, data: bytes) -> list[dict[str, Any]]:
                 }
             )
             continue
-        record = {c: v.strip() for c, v in zip(names, cells, strict=True) if c not in READ_ONLY}
+        control = _control(cells)
+        if control is not None:
+            errors.append(
+                {
+                    "line": number,
+                    "key": "partners.import.row.control",
+                    "data": {"column": titles[control[0]], "code": control[1]},
+                }
+            )
+            continue
+        record = {c: _cell(v) for c, v in zip(names, cells, strict=True) if c not in READ_ONLY}
         try:
             row = _row(ctx, record)
         except CommandError as exc:
@@ -215,9 +261,24 @@ def read_csv(ctx: Context, data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
+def _control(cells: Sequence[str]) -> tuple[int, str] | None:
+    """The first cell holding a control character (ESC, BEL, a C1 control... which a
+    terminal would act on), and that character's code point; None when there is none."""
+    for index, cell in enumerate(cells):
+        found = CONTROL.search(cell)
+        if found:
+            return index, f"U+{ord(found.group()):04X}"
+    return None
+
+
+def _cell(text: str) -> str:
+    """A cell's value: without direction controls (which could make it read as something
+    else), trimmed, and with the export's formula neutralising undone."""
+    return unneutralise(without_bidi(text).strip())
+
+
 def _split_tags(text: str) -> list[str]:
-    tags = [" ".join(t.split()) for t in re.split(r"[,;]", text)]
-    tags = [t for t in tags if t]
+    tags = [name_text(t) for t in re.split(r"[,;]", text) if t.strip()]
     if any(len(t) > 50 for t in tags):
         raise ArgError("partners.arg.tag_too_long", limit=50)
     if len(tags) > MAX_TAGS:
@@ -415,22 +476,19 @@ async def import_(ctx: Context, args: Args) -> None:
 async def _apply(ctx: Context, plan: _Plan) -> None:
     """Create and update everything in the plan: one transaction, so all of it or nothing."""
     repo = book(ctx)
-    for item in plan.create:
-        row = item["row"]
-        await repo.create(
-            name=row["name"],
-            kind=row.get("kind", PartnerKind.OTHER.value),
-            status=row.get("status", PartnerStatus.IDEA.value),
-            social_economy=row.get("social_economy", False),
-            owner=row.get("owner"),
-            consortium_member=row.get("consortium_member"),
-            website=row.get("website"),
-            description=row.get("description"),
-            tags=row.get("tags", []),
-            actor=ctx.sender,
-            now=ctx.now,
-            source="import",
-        )
+    await repo.create_many(
+        [
+            {
+                **item["row"],
+                "kind": item["row"].get("kind", PartnerKind.OTHER.value),
+                "status": item["row"].get("status", PartnerStatus.IDEA.value),
+            }
+            for item in plan.create
+        ],
+        actor=ctx.sender,
+        now=ctx.now,
+        source="import",
+    )
     for item in plan.update:
         partner = await repo.get(item["id"])
         if partner is None:  # removed between plan and apply: cannot happen in one transaction

@@ -14,7 +14,7 @@ from commands.kit.args import ME
 from commands.kit.context import Context
 from commands.kit.errors import CommandError
 from commands.kit.registry import Args
-from commands.kit.text import CONTROL, fold
+from commands.kit.text import fold, name_text
 from commands.partners.settings import PartnersSettings
 from commands.partners.vocabulary import loose_key
 from storage.models import Partner
@@ -90,12 +90,14 @@ async def _from_last_list(ctx: Context, number: int, *, removed: bool) -> Partne
 
 
 def check_name(text: str) -> str:
-    """A new partner's name as it will be shown; refuses what could not be named back."""
-    name = " ".join(text.split())
-    if not name or not squash(name):
+    """A new partner's name as it will be shown; refuses what could not be named back.
+
+    Invisible characters are left out (see `name_text`): "Ac\u200bme" is Acme, and
+    "\u202eemcA" is the emcA it really spells, not an Acme look-alike.
+    """
+    name = name_text(text)
+    if not squash(name):
         raise CommandError("core.arg.empty")
-    if CONTROL.search(name):
-        raise CommandError("core.error.control_chars")
     if len(name) > 200:
         raise CommandError("core.arg.too_long", limit=200)
     if re.fullmatch(r"#?\d+", name):

@@ -19,7 +19,7 @@ from commands.kit.args import (
     YesNo,
 )
 from commands.kit.errors import ArgError
-from commands.kit.text import fold
+from commands.kit.text import fold, name_text, without_bidi
 from storage.models import PartnerKind, PartnerStatus
 
 MAX_TAGS = 20
@@ -125,14 +125,26 @@ class Tags(ArgType[tuple[str, list[str]]]):
         items = [" ".join(i.split()) for i in text.split(",")]
         items = [i for i in items if i]
         if items and all(i[0] in "+-" for i in items):
-            adds = [i[1:].strip() for i in items if i[0] == "+"]
-            removes = [i[1:].strip() for i in items if i[0] == "-"]
-            return "change", [f"+{a}" for a in adds if a] + [f"-{r}" for r in removes if r]
+            adds = [name_text(i[1:]) for i in items if i[0] == "+" and i[1:].strip()]
+            removes = [name_text(i[1:]) for i in items if i[0] == "-" and i[1:].strip()]
+            return "change", [f"+{a}" for a in adds] + [f"-{r}" for r in removes]
+        items = [name_text(i) for i in items]  # no invisible character in a tag
         if any(len(i) > 50 for i in items):
             raise ArgError("partners.arg.tag_too_long", limit=50)
         if len(items) > MAX_TAGS:
             raise ArgError("partners.arg.too_many_tags", limit=MAX_TAGS)
         return "set", items
+
+
+class Description(Text):
+    """A partner's description: free text, without the direction controls that could make
+    it read as something else (the CSV import leaves them out too)."""
+
+    def parse(self, raw: str, pctx: ParseContext) -> str:
+        text = without_bidi(super().parse(raw, pctx))
+        if not text.strip():
+            raise ArgError("core.arg.empty")
+        return text
 
 
 class PartnerName(Word):
@@ -181,7 +193,7 @@ O_CONSORTIUM = Opt(
     aliases=("entité", "consortium_member", "structure"),
 )
 O_WEBSITE = Opt("website", Website(), fr="site", aliases=("web", "url", "siteweb", "site_web"))
-O_DESCRIPTION = Opt("description", Text(2000), fr="description", aliases=("desc",))
+O_DESCRIPTION = Opt("description", Description(2000), fr="description", aliases=("desc",))
 O_FORCE = Opt("force", YESNO, fr="forcer")
 O_NAME = Opt("name", PartnerName(metavar="name"), fr="nom", aliases=("rename", "renommer"))
 O_PAGE = Opt("page", Page(minimum=1), fr="page")

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from commands.kit.errors import CommandError
-from storage.models import Partner, PendingAction, Role
+from storage.models import PendingAction, Role
 from storage.repos.core import MemberRepository
 from storage.repos.partners import PartnerRepository
 from tests.botkit import BOB, CAROL, GROUP, TestBot
@@ -250,22 +250,19 @@ async def test_confirm_after_the_partners_changed_previews_again(group: TestBot)
 async def test_import_is_all_or_nothing(group: TestBot, monkeypatch: pytest.MonkeyPatch) -> None:
     data = (HEADER + "Conrad,,,,,,,,\nVirtualys,,,,,,,,\nOceanDataLab,,,,,,,,\n").encode()
     await preview(group, data)
-    create = PartnerRepository.create
-    calls = 0
+    create_many = PartnerRepository.create_many
 
-    async def failing(self: PartnerRepository, **kwargs: Any) -> Partner:
-        nonlocal calls
-        calls += 1
-        if calls == 3:
-            raise CommandError("partners.import.changed")
-        return await create(self, **kwargs)
+    async def failing(self: PartnerRepository, rows: Any, **kwargs: Any) -> int:
+        # The creations are written, then something fails before the import ends.
+        await create_many(self, rows, **kwargs)
+        raise CommandError("partners.import.changed")
 
-    monkeypatch.setattr(PartnerRepository, "create", failing)
+    monkeypatch.setattr(PartnerRepository, "create_many", failing)
     answer = await group.ask("!partenaire importer confirmer", sender=CAROL)
     assert answer == (
         "Les partenaires ont changé pendant l'import ; rien n'a été importé. Relancez l'aperçu."
     )
-    assert await count_partners(group) == 1  # the first two creations were rolled back
+    assert await count_partners(group) == 1  # the creations were rolled back
 
 
 # --- Bad files: a clear answer, and nothing changes.

@@ -592,3 +592,12 @@ def test_tokenize_raises_only_unbalanced_quotes(text: str) -> None:
 @given(st.text().filter(lambda s: "=" not in s and not set(s) & set(QUOTES)))
 def test_tokenize_without_quotes_splits_on_whitespace(text: str) -> None:
     assert [t.value for t in tokenize(text)] == text.split()
+
+
+def test_errors_repeat_a_huge_value_shortened() -> None:
+    huge = "x" * 100_000  # a CSV cell, say: the command line itself is limited
+    with pytest.raises(CommandError) as caught:
+        Choice(("oui", "non")).parse(huge, PCTX)
+    value = caught.value.data["value"]
+    assert len(value) == 200
+    assert value.endswith("…")
