@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import AppSettings
 from bot.domains import DOMAINS
+from bot.maintenance import RetentionJob
 from bot.outbox import OutboxSender
 from bot.pipeline import Pipeline
 from bot.scheduler import Scheduler
@@ -66,9 +67,11 @@ class Bot:
             catalog=catalog or default_catalog(self.domains),
             registry=build_registry(self.domains),
             clock=clock or SystemClock(),
+            privacy={d.name: d.privacy for d in self.domains if d.privacy is not None},
         )
         self.pipeline = Pipeline(self.services)
-        self.scheduler = Scheduler(self.services, [j for d in self.domains for j in d.jobs])
+        jobs = [job for domain in self.domains for job in domain.jobs]
+        self.scheduler = Scheduler(self.services, [*jobs, RetentionJob(settings.retention)])
 
     async def start(self) -> None:
         """Upgrade the schema; the bot always runs on the latest one."""

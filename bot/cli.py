@@ -220,6 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatabaseUnavailable as exc:
         print(f"passerelle: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:
+        from bot.matrix import LoginRefused
+
+        if not isinstance(exc, LoginRefused):
+            raise
+        # A login the homeserver refuses (wrong password, revoked token): one line.
+        print(f"passerelle: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "DatabaseSettings",
     "Locale",
     "MatrixSettings",
+    "RetentionSettings",
     "RoomId",
     "RoomSettings",
     "Settings",
@@ -212,6 +213,15 @@ class SyncSettings(Section):
         return value
 
 
+class RetentionSettings(Section):
+    """How long the bot keeps its copies of messages and its audit log."""
+
+    # Days the bot keeps its copies of handled events and of the messages it sent.
+    messages_days: int = Field(default=90, ge=1)
+    # Days the audit log is kept; empty: for ever.
+    audit_days: int | None = Field(default=None, ge=1)
+
+
 class AppSettings(CoreSettings):
     """Everything Passerelle can be configured with, but the domains' own sections."""
 
@@ -220,6 +230,7 @@ class AppSettings(CoreSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 def settings_model(domains: Sequence[Domain]) -> type[AppSettings]:

@@ -83,6 +83,11 @@ class MatrixError(Exception):
     """A request to the homeserver failed (network, 5xx, or a refusal)."""
 
 
+class LoginRefused(MatrixError):
+    """The homeserver answered, and said no to the bot's credentials: trying again
+    will not help."""
+
+
 @dataclass(frozen=True)
 class Invite:
     """An invitation of the bot to a room: who sent it, and whether it is a direct chat."""
@@ -183,7 +188,11 @@ class MatrixTransport:
             self.client.access_token = token
             whoami = await self._call(self.client.whoami())
             if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
-                raise MatrixError(f"the configured access token was refused: {whoami}")
+                reason = getattr(whoami, "message", None) or whoami
+                raise LoginRefused(
+                    f"the homeserver refused the configured access token: {reason} "
+                    "(check matrix.access_token)"
+                )
             self.client.restore_login(self.user_id, whoami.device_id, token)
             return token, whoami.device_id
         if self.settings.password is None:
@@ -194,7 +203,11 @@ class MatrixTransport:
             )
         )
         if not isinstance(response, LoginResponse):
-            raise MatrixError(f"login refused: {response}")
+            reason = getattr(response, "message", None) or response
+            raise LoginRefused(
+                f"the homeserver refused to log in as {self.user_id}: {reason} "
+                "(check matrix.user_id and matrix.password)"
+            )
         return response.access_token, response.device_id
 
     async def joined_rooms(self) -> set[str]:

@@ -19,6 +19,7 @@ from commands.kit.dispatch import dispatch, route, typed_event
 from commands.kit.events import MEMBERSHIP, Membership
 from commands.kit.services import Services
 from commands.kit.transport import IncomingEvent
+from storage.db import is_outage
 from storage.models import InboxEvent, InboxStatus
 from storage.uow import UnitOfWork
 
@@ -95,6 +96,8 @@ class Pipeline:
                 self.services.checkpoint_wanted = False
                 await self.services.db.checkpoint()
         except Exception as exc:
+            if is_outage(exc):
+                raise  # nothing was committed: the event is handled once the database is back
             logger.exception("event %s (ref %s) failed", row.event_id, row.id)
             async with self.services.db.unit_of_work() as uow:
                 await uow.inbox.mark(row.id, InboxStatus.FAILED, now=now, error=repr(exc)[:2000])

@@ -19,12 +19,14 @@ from typing import TypeVar
 from bot.app import Bot
 from bot.config import AppSettings, require_matrix
 from bot.domains import DOMAINS
-from bot.matrix import MatrixError, MatrixTransport, SyncBatch
+from bot.matrix import LoginRefused, MatrixError, MatrixTransport, SyncBatch
 from bot.pipeline import SYNC_TOKEN
 from bot.tasks import Tasks
 from commands.kit.clock import Clock
 from commands.kit.domain import Domain
 from commands.kit.health import Health
+from commands.kit.transport import IncomingEvent
+from storage.db import describe, is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,13 @@ SCHEDULER_IDLE = 60.0
 STOP_GRACE = 10.0  # seconds the loops get to finish their pass on a clean stop
 
 T = TypeVar("T")
+
+
+DATABASE_MAX_BACKOFF = 5.0  # a database back on its feet is found within seconds
+
+
+def database_backoff(failures: int) -> float:
+    return min(DATABASE_MAX_BACKOFF, sync_backoff(failures))
 
 
 def sync_backoff(failures: int) -> float:
@@ -76,7 +85,8 @@ class Runtime:
     async def run(self) -> None:
         """Run until `stop()` or cancellation; a failing loop stops the bot loudly."""
         try:
-            await self.bot.start()
+            if not await self._start_database():
+                return
             self.health.started_at = self.clock.now()
             if not await self._login():
                 return
@@ -102,6 +112,45 @@ class Runtime:
             await self.tasks.cancel_all()
             await self.transport.close()
             await self.bot.close()
+
+    async def _start_database(self) -> bool:
+        """Upgrade the schema, waiting for the database while it is away (one line per
+        try); False if asked to stop before it came."""
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                await self.bot.start()
+                if failures:
+                    logger.warning("the database is reachable; starting")
+                return True
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                failures += 1
+                delay = database_backoff(failures)
+                logger.warning(
+                    "the database is unreachable (%s); next try in %.1f s", describe(exc), delay
+                )
+                await self._pause(delay)
+        return False
+
+    async def _survive_database(self, loop: str, exc: Exception) -> None:
+        """A pass failed: if the database is away, say so, mark the bot unhealthy and
+        wait before the next pass (the work is still there: nothing was committed).
+        Any other error stops the bot loudly, as before."""
+        if not is_outage(exc):
+            raise exc
+        self.health.database_failed(describe(exc))
+        delay = database_backoff(self.health.database_failures)
+        logger.warning(
+            "%s: the database is unreachable (%s); next try in %.1f s", loop, describe(exc), delay
+        )
+        await self._pause(delay)
+
+    def _database_back(self) -> None:
+        if self.health.database_failures:
+            logger.warning("the database is reachable again")
+            self.health.database_ok()
 
     async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
         """Sleep, but wake up at once on stop (or on `wake`)."""
@@ -141,9 +190,9 @@ class Runtime:
             try:
                 token, device = await self.transport.login(token, device)
                 break
+            except LoginRefused:
+                raise
             except MatrixError as exc:
-                if "refused" in str(exc):
-                    raise
                 failures += 1
                 logger.warning("cannot reach the homeserver to log in: %s", exc)
                 await self._pause(sync_backoff(failures))
@@ -177,12 +226,17 @@ class Runtime:
         except MatrixError as exc:
             logger.warning("cannot list the members of %s yet: %s", room_id, exc)
             return
-        async with self.services.db.unit_of_work() as uow:
-            for user_id, name in members.items():
-                if await uow.room_members.membership(room_id, user_id) != "join":
-                    await uow.room_members.set(
-                        room_id, user_id, "join", now=self.clock.now(), display_name=name
-                    )
+        try:
+            async with self.services.db.unit_of_work() as uow:
+                for user_id, name in members.items():
+                    if await uow.room_members.membership(room_id, user_id) != "join":
+                        await uow.room_members.set(
+                            room_id, user_id, "join", now=self.clock.now(), display_name=name
+                        )
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            logger.warning("cannot record the members of %s yet: %s", room_id, describe(exc))
 
     def allowed_rooms(self, joined_by_invite: set[str]) -> set[str]:
         """The configured rooms, those an admin invited the bot to (they have a row), and
@@ -209,19 +263,31 @@ class Runtime:
                 continue
             if batch is None:
                 return
-            await self._accept_invites(batch, invited_rooms)
-            allowed = self.allowed_rooms(invited_rooms)
-            if any(e.room_id not in allowed for e in batch.events):
-                # A direct-message room the sender opened since: read them again.
-                invited_rooms |= await self._known_rooms()
-                allowed = self.allowed_rooms(invited_rooms)
-            events = [e for e in batch.events if e.room_id in allowed]
-            await self.bot.pipeline.ingest(events, sync_token=batch.next_batch)
+            try:
+                events = await self._store(batch, invited_rooms)
+            except Exception as exc:
+                # Not stored: the token stays where it was, and the next sync from it
+                # brings these events again.
+                await self._survive_database("sync", exc)
+                continue
+            self._database_back()
             since = batch.next_batch
             self.health.sync_ok(self.clock.now())
             self.synced.set()
             if events:
                 self.work.set()
+
+    async def _store(self, batch: SyncBatch, invited_rooms: set[str]) -> list[IncomingEvent]:
+        """Accept invitations and store the batch's events with its token."""
+        await self._accept_invites(batch, invited_rooms)
+        allowed = self.allowed_rooms(invited_rooms)
+        if any(e.room_id not in allowed for e in batch.events):
+            # A direct-message room the sender opened since: read them again.
+            invited_rooms |= await self._known_rooms()
+            allowed = self.allowed_rooms(invited_rooms)
+        events = [e for e in batch.events if e.room_id in allowed]
+        await self.bot.pipeline.ingest(events, sync_token=batch.next_batch)
+        return events
 
     async def _accept_invites(self, batch: SyncBatch, invited_rooms: set[str]) -> None:
         for room_id, invite in batch.invites.items():
@@ -257,9 +323,14 @@ class Runtime:
 
     async def _work_loop(self) -> None:
         while not self._stop.is_set():
-            await self.bot.pipeline.process_pending()
-            await self.sender.flush()
-            wait = await self._seconds_to_next_send()
+            try:
+                await self.bot.pipeline.process_pending()
+                await self.sender.flush()
+                wait = await self._seconds_to_next_send()
+            except Exception as exc:
+                await self._survive_database("work", exc)
+                continue
+            self._database_back()
             await self._pause(wait, self.work)
             self.work.clear()
 
@@ -271,9 +342,13 @@ class Runtime:
 
     async def _scheduler_loop(self) -> None:
         while not self._stop.is_set():
-            if await self.bot.scheduler.run_due(self.clock.now()):
-                self.work.set()
-            due = await self.bot.scheduler.next_due()
+            try:
+                if await self.bot.scheduler.run_due(self.clock.now()):
+                    self.work.set()
+                due = await self.bot.scheduler.next_due()
+            except Exception as exc:
+                await self._survive_database("scheduler", exc)
+                continue
             wait = SCHEDULER_IDLE
             if due is not None:
                 wait = min(SCHEDULER_IDLE, max(0.05, (due - self.clock.now()).total_seconds()))

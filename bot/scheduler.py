@@ -13,6 +13,7 @@ from datetime import datetime
 
 from commands.kit.jobs import Job, Places
 from commands.kit.services import Services
+from storage.db import is_outage
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Scheduler:
             try:
                 async with self.services.db.unit_of_work() as uow:
                     done += await job.run_due(now, uow, Places(self.services, uow, now))
-            except Exception:
+            except Exception as exc:
+                if is_outage(exc):
+                    raise  # the database is away: the runtime waits, then every job runs again
                 logger.exception("scheduled job %s failed at %s", job.name, now.isoformat())
         return done

@@ -16,6 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from storage.uow import UnitOfWork
@@ -74,6 +75,27 @@ def _begin_immediate(connection: Connection) -> None:
 
 class DatabaseUnavailable(Exception):
     """The database cannot be opened or reached; the message says why, in one line."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether an error means the database is away (down, unreachable, restarting, a
+    connection cut, SQLite's file locked too long), rather than a bug: the caller
+    should wait and try the same work again."""
+    if isinstance(exc, DatabaseUnavailable | OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    # asyncpg's own errors, raised outside SQLAlchemy's wrapping (while connecting).
+    module = type(exc).__module__
+    return module.startswith("asyncpg") and "Connection" in type(exc).__name__
+
+
+def describe(exc: BaseException) -> str:
+    """One line on a database error for the log: the driver's error, never the SQL
+    statement or its parameters (they hold what people typed)."""
+    inner = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(inner).strip().splitlines()[0] if str(inner).strip() else ""
+    return f"{type(inner).__name__}: {text[:200]}" if text else type(inner).__name__
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -190,8 +212,11 @@ class Database:
         if not self.is_sqlite:
             return
         async with self.engine.connect() as conn:
-            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            await conn.commit()
+            # On the driver's connection: outside any transaction, which would keep the
+            # log in use (the engine opens one at the first statement).
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,6 +8,7 @@ the same transaction as its other writes, and goes out once that commits.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -24,8 +25,17 @@ from storage.uow import UnitOfWork
 
 R = TypeVar("R", bound=GroupRepository)
 
-# A user's power level that makes them a moderator in Matrix clients.
-MODERATOR_POWER = 50
+# The homeserver refuses events over 64 KiB, and an encrypted event is about a third
+# bigger than its content: a message whose content is larger than this is sent as a
+# file, with a short caption, so that an answer always arrives.
+MAX_CONTENT_BYTES = 40_000
+PREVIEW_LINES = 3
+PREVIEW_WIDTH = 160
+
+
+def content_size(content: dict[str, Any]) -> int:
+    """The size of an event's content as the homeserver will measure it (JSON, UTF-8)."""
+    return len(json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 def message_content(
@@ -164,15 +174,15 @@ class Context:
             reply_to=self.event_id if reply else None,
             thread_root=self.thread_root if reply else None,
         )
-        await self._queue(room_id or self.room.room_id, "m.room.message", content, about=about)
+        await self._message(content, self.t, room_id=room_id or self.room.room_id, about=about)
 
     async def to_room(
         self, room_id: str, key: str, /, *, about: Ref | None = None, **data: Any
     ) -> None:
         """Post in another room of the group (the moderators' room), in its language."""
         view = await self.services.room(self.uow, room_id)
-        rendered = self.services.catalog.render(view.locale, key, **data)
-        await self._queue(room_id, "m.room.message", message_content(rendered), about=about)
+        t = self.services.catalog.for_locale(view.locale)
+        await self._message(message_content(t(key, **data)), t, room_id=room_id, about=about)
 
     async def to_user(
         self, user_id: str, key: str, /, *, about: Ref | None = None, **data: Any
@@ -180,16 +190,56 @@ class Context:
         """Message a user in their direct-message room with the bot (opened at send time,
         once per user), in this room's language."""
         content = message_content(self.t(key, **data))
+        await self._message(content, self.t, room_id=None, user_id=user_id, about=about)
+
+    async def _message(
+        self,
+        content: dict[str, Any],
+        t: Translator,
+        *,
+        room_id: str | None,
+        user_id: str | None = None,
+        about: Ref | None = None,
+    ) -> None:
+        """Queue a message; one too large for an event goes as a text file instead."""
+        attachment = None
+        if content_size(content) > MAX_CONTENT_BYTES:
+            content, attachment = self._as_file(content, t)
         await self.uow.outbox.add(
-            room_id=None,
+            room_id=room_id,
             user_id=user_id,
             event_type="m.room.message",
             content=content,
             now=self.now,
             inbox_id=self.inbox_id,
+            attachment=attachment,
             group=self.group,
             ref=about,
         )
+
+    @staticmethod
+    def _as_file(
+        content: dict[str, Any], t: Translator
+    ) -> tuple[dict[str, Any], tuple[str, str, bytes]]:
+        """A message too long for one event, as a caption (its first lines) and a file
+        holding the whole text, in reply to the same command."""
+        plain = str(content.get("body", ""))
+        lines = plain.splitlines()
+        first = [
+            line if len(line) <= PREVIEW_WIDTH else line[: PREVIEW_WIDTH - 1] + "…"
+            for line in lines[:PREVIEW_LINES]
+        ]
+        caption = message_content(
+            t("core.long.caption", lines=len(lines), first=first, more=len(lines) > len(first))
+        )
+        if "m.relates_to" in content:
+            caption["m.relates_to"] = content["m.relates_to"]
+        data = plain.encode("utf-8")
+        name = t.text("core.long.filename")
+        caption["msgtype"] = "m.file"
+        caption["filename"] = name
+        caption["info"] = {"mimetype": "text/plain", "size": len(data)}
+        return caption, (name, "text/plain", data)
 
     async def send_event(
         self,

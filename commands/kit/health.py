@@ -17,6 +17,8 @@ class Health:
     sync_requests: int = 0
     last_error: str | None = None
     connected: bool = False  # False in the console, which has no homeserver
+    database_failures: int = 0  # failed passes in a row because the database was away
+    database_error: str | None = None
 
     def sync_ok(self, now: datetime) -> None:
         self.last_sync_at = now
@@ -27,10 +29,21 @@ class Health:
         self.consecutive_failures += 1
         self.last_error = error
 
+    def database_failed(self, error: str) -> None:
+        self.database_failures += 1
+        self.database_error = error
+
+    def database_ok(self) -> None:
+        self.database_failures = 0
+        self.database_error = None
+
     def sync_age(self, now: datetime) -> timedelta | None:
         return None if self.last_sync_at is None else now - self.last_sync_at
 
     def healthy(self, now: datetime) -> bool:
-        """Healthy while the last successful sync is recent (or start-up is recent)."""
+        """Healthy while the database answers and the last successful sync is recent (or
+        start-up is)."""
+        if self.database_failures:
+            return False
         reference = self.last_sync_at or self.started_at
         return reference is not None and now - reference < self.unhealthy_after

@@ -121,9 +121,11 @@ class BotWorld:
         self.clients.append(client)
         return client
 
+    database_url: str | None = None  # another database than the SQLite file (PostgreSQL)
+
     @property
     def db_url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.tmp / 'bot.db'}"
+        return self.database_url or f"sqlite+aiosqlite:///{self.tmp / 'bot.db'}"
 
     def settings(self) -> Settings:
         assert self.alice is not None

@@ -272,6 +272,7 @@ class BotProcess:
     cwd: Path
     process: asyncio.subprocess.Process | None = None
     starts: int = 0
+    options: tuple[str, ...] = ()  # before the sub-command, e.g. ("-v",)
 
     async def start(self) -> None:
         assert self.process is None or self.process.returncode is not None
@@ -284,6 +285,7 @@ class BotProcess:
                 sys.executable,
                 "-m",
                 "bot.cli",
+                *self.options,
                 "run",
                 "--config",
                 str(self.config),

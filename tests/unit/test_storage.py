@@ -7,8 +7,8 @@ import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select
