@@ -286,6 +286,7 @@ class Console:
                 await uow.direct_rooms.record(self.user, room_id, now=self.clock.now())
             else:
                 room_id = known.room_id
+        self.bot.services.forget_direct_rooms()
         await self._enter(room_id)
 
     async def upload(self, text: str) -> None:

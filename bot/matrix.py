@@ -168,6 +168,13 @@ class MatrixTransport:
     def user_id(self) -> str:
         return self.settings.user_id
 
+    @property
+    def sync_filter(self) -> dict[str, Any]:
+        """SYNC_FILTER, without the bot's own events in timelines: the server does not
+        send back what the bot wrote (the bot would skip it anyway)."""
+        timeline = {**SYNC_FILTER["room"]["timeline"], "not_senders": [self.user_id]}
+        return {**SYNC_FILTER, "room": {**SYNC_FILTER["room"], "timeline": timeline}}
+
     async def close(self) -> None:
         await self.client.close()
 
@@ -227,7 +234,7 @@ class MatrixTransport:
         """One sync. Without a token (first start) the history is not returned."""
         timeout = self.sync_timeout_ms if since else 0
         response = await self._call(
-            self.client.sync(timeout=timeout, sync_filter=SYNC_FILTER, since=since)
+            self.client.sync(timeout=timeout, sync_filter=self.sync_filter, since=since)
         )
         if not isinstance(response, SyncResponse):
             raise MatrixError(f"sync failed: {response}")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from commands.kit.events import MEMBERSHIP, Membership
 from commands.kit.services import Services
 from commands.kit.transport import IncomingEvent
 from storage.db import is_outage
-from storage.models import InboxEvent, InboxStatus
+from storage.models import InboxEvent, InboxStatus, OutboxEvent
 from storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,26 @@ def is_edit(content: dict[str, Any]) -> bool:
     return relates.get("rel_type") == "m.replace"
 
 
+BATCH = 50  # pending events read at once
+
+
 class Pipeline:
+    """Stores events, then handles them.
+
+    The database is the truth: what is stored and not handled is pending, and is
+    handled at the next pass, after a crash too. Two hand-overs in memory save reading
+    back what was just written: the rows `ingest` stored are queued for the work loop,
+    and the outbox rows an event's handling committed are passed to `committed` (the
+    runtime's sender). Both are only shortcuts: a row handled or sent once is marked,
+    and never handled or sent twice.
+    """
+
     def __init__(self, services: Services) -> None:
         self.services = services
+        # Called with the outbox rows each event's transaction committed.
+        self.committed: Callable[[Sequence[OutboxEvent]], None] | None = None
+        self.ready: deque[InboxEvent] = deque()
+        self.handled_up_to = 0  # the highest inbox id handled by this process
 
     async def ingest(
         self, events: Sequence[IncomingEvent], *, sync_token: str | None = None
@@ -65,19 +83,36 @@ class Pipeline:
                 )
             if sync_token is not None:
                 await uow.state.set(SYNC_TOKEN, sync_token, now=now)
+            stored = list(uow.inbox.added)
+        self.ready.extend(stored)
         return added
 
     async def process_pending(self) -> int:
-        """Handle every pending inbox row, oldest first. Returns how many were handled."""
+        """Handle every pending inbox row, oldest first. Returns how many were handled.
+
+        Nothing but the sync loop adds rows, and it wakes the work loop when it does:
+        a batch smaller than BATCH was everything there was.
+        """
         handled = 0
+        try:
+            while self.ready:
+                row = self.ready.popleft()
+                if row.id > self.handled_up_to:
+                    await self.process(row)
+                    handled += 1
+        except BaseException:
+            self.ready.clear()  # read them back from the database next time
+            raise
+        if handled:
+            return handled
         while True:
             async with self.services.db.unit_of_work() as uow:
-                rows = await uow.inbox.pending(limit=50)
-            if not rows:
-                return handled
+                rows = await uow.inbox.pending(limit=BATCH)
             for row in rows:
                 await self.process(row)
                 handled += 1
+            if len(rows) < BATCH:
+                return handled
 
     async def process(self, row: InboxEvent) -> None:
         """One row: the handlers' writes, their messages and the mark commit together."""
@@ -86,12 +121,17 @@ class Pipeline:
         what = row.event_type
         try:
             async with self.services.db.unit_of_work() as uow:
-                fresh = await uow.inbox.get(row.id)
-                if fresh is None or fresh.status != InboxStatus.PENDING:
-                    return  # someone else handled it
-                ctx = await self._context(uow, fresh, now)
-                status, what = await self._handle(ctx, fresh)
-                await uow.inbox.mark(row.id, status, now=now, group=ctx.group)
+                ctx = await self._context(uow, row, now)
+                status, what = await self._handle(ctx, row)
+                # The mark holds only if the row is still pending: whoever handled it
+                # first wins, and this transaction is undone.
+                if not await uow.inbox.mark(row.id, status, now=now, group=ctx.group, pending=True):
+                    await uow.rollback()
+                    return
+                queued = list(uow.outbox.added)
+            self.handled_up_to = max(self.handled_up_to, row.id)
+            if self.committed is not None:
+                self.committed(queued)
             if self.services.checkpoint_wanted:
                 self.services.checkpoint_wanted = False
                 await self.services.db.checkpoint()
@@ -103,6 +143,10 @@ class Pipeline:
                 await uow.inbox.mark(row.id, InboxStatus.FAILED, now=now, error=repr(exc)[:2000])
                 ctx = await self._context(uow, row, now)
                 await ctx.reply("core.error.internal", ref=row.id)
+                queued = list(uow.outbox.added)
+            self.handled_up_to = max(self.handled_up_to, row.id)
+            if self.committed is not None:
+                self.committed(queued)
             status = InboxStatus.FAILED
         if status != InboxStatus.IGNORED:
             # One line per handled event: where, who, what, how it ended; never its text.
@@ -153,6 +197,7 @@ class Pipeline:
         event = await typed_event(ctx, row.event_type, row.content, state_key=row.state_key)
         if not isinstance(event, Membership):
             return InboxStatus.IGNORED
+        self.services.speakers.discard((room_id, event.user))
         previous = await ctx.uow.room_members.set(
             room_id,
             event.user,
@@ -172,9 +217,14 @@ class Pipeline:
 
     async def _note_member(self, ctx: Context, room_id: str) -> None:
         """Whoever speaks in a room is in it (for a room whose members the bot has not
-        been told about yet)."""
+        been told about yet). Who is known to be in is kept in memory: the database is
+        asked once per speaker and room."""
+        known = self.services.speakers
+        if (room_id, ctx.sender) in known:
+            return
         if await ctx.uow.room_members.membership(room_id, ctx.sender) is None:
             await ctx.uow.room_members.set(room_id, ctx.sender, "join", now=ctx.now)
+        known.add((room_id, ctx.sender))
 
     async def _context(self, uow: UnitOfWork, row: InboxEvent, now: datetime) -> Context:
         place = await self.services.place(uow, row.room_id, row.sender)

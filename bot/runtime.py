@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Awaitable, Sequence
 from datetime import timedelta
 from typing import TypeVar
@@ -27,6 +28,7 @@ from commands.kit.domain import Domain
 from commands.kit.health import Health
 from commands.kit.transport import IncomingEvent
 from storage.db import describe, is_outage
+from storage.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +77,19 @@ class Runtime:
         self.services.media = self.transport
         self.sender = self.bot.sender(self.transport)
         self.tasks = Tasks()
-        self.work = asyncio.Event()
+        self.work = asyncio.Event()  # events stored: the work loop has something to handle
+        self.outgoing = asyncio.Event()  # rows committed to the outbox: something to send
+        self.bot.pipeline.committed = self._committed
         self.synced = asyncio.Event()  # set after the first successful sync
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _committed(self, rows: Sequence[OutboxEvent]) -> None:
+        """An event's handling committed: hand its messages to the sender, wake it."""
+        self.sender.hand_over(rows)
+        self.outgoing.set()
 
     async def run(self) -> None:
         """Run until `stop()` or cancellation; a failing loop stops the bot loudly."""
@@ -93,6 +102,7 @@ class Runtime:
             await self._join_configured_rooms()
             self.tasks.spawn(self._sync_loop(), "sync")
             self.tasks.spawn(self._work_loop(), "work")
+            self.tasks.spawn(self._send_loop(), "send")
             self.tasks.spawn(self._scheduler_loop(), "scheduler")
             stop = asyncio.create_task(self._stop.wait())
             failed = asyncio.create_task(self.tasks.failed.wait())
@@ -107,6 +117,7 @@ class Runtime:
             # never cut in half) and leave; only a loop stuck on the network is cut.
             self._stop.set()
             self.work.set()
+            self.outgoing.set()
             await self.tasks.wait_all(timeout=STOP_GRACE)
         finally:
             await self.tasks.cancel_all()
@@ -264,7 +275,14 @@ class Runtime:
             if batch is None:
                 return
             try:
+                stored = time.perf_counter()
                 events = await self._store(batch, invited_rooms)
+                if events:
+                    logger.debug(
+                        "stored %d events in %.1f ms",
+                        len(events),
+                        (time.perf_counter() - stored) * 1000,
+                    )
             except Exception as exc:
                 # Not stored: the token stays where it was, and the next sync from it
                 # brings these events again.
@@ -300,6 +318,7 @@ class Runtime:
                     async with self.services.db.unit_of_work() as uow:
                         await uow.direct_rooms.record(inviter, room_id, now=self.clock.now())
                         await uow.room_members.set(room_id, inviter, "join", now=self.clock.now())
+                    self.services.forget_direct_rooms()
                     logger.info("joined a direct-message room with %s", inviter)
                 continue
             if inviter not in self.settings.admins:
@@ -322,17 +341,30 @@ class Runtime:
                 await self._learn_members(room_id)
 
     async def _work_loop(self) -> None:
+        """Handle what the sync loop stored; each committed event wakes the sender, so
+        a reply goes out while the next command is being handled."""
         while not self._stop.is_set():
+            self.work.clear()
             try:
                 await self.bot.pipeline.process_pending()
-                await self.sender.flush()
-                wait = await self._seconds_to_next_send()
             except Exception as exc:
                 await self._survive_database("work", exc)
                 continue
             self._database_back()
-            await self._pause(wait, self.work)
-            self.work.clear()
+            await self._pause(SCHEDULER_IDLE, self.work)
+
+    async def _send_loop(self) -> None:
+        """Send what was committed to the outbox, and retry what failed when it is due."""
+        while not self._stop.is_set():
+            self.outgoing.clear()
+            try:
+                await self.sender.flush()
+                wait = await self._seconds_to_next_send()
+            except Exception as exc:
+                await self._survive_database("send", exc)
+                continue
+            self._database_back()
+            await self._pause(wait, self.outgoing)
 
     async def _seconds_to_next_send(self) -> float:
         next_attempt = await self.sender.next_attempt()
@@ -344,7 +376,7 @@ class Runtime:
         while not self._stop.is_set():
             try:
                 if await self.bot.scheduler.run_due(self.clock.now()):
-                    self.work.set()
+                    self.outgoing.set()
                 due = await self.bot.scheduler.next_due()
             except Exception as exc:
                 await self._survive_database("scheduler", exc)

@@ -53,3 +53,5 @@ class UnitOfWork:
     async def rollback(self) -> None:
         """Undo everything written so far; what follows runs in a new transaction."""
         await self.session.rollback()
+        self.inbox.added.clear()
+        self.outbox.added.clear()

@@ -201,6 +201,7 @@ class TestBot:
         room = f"!dm-{user.lstrip('@').split(':')[0]}"
         async with self.bot.services.db.unit_of_work() as uow:
             await uow.direct_rooms.record(user, room, now=self.clock.now())
+        self.bot.services.forget_direct_rooms()
         self.transport.direct[user] = room
         return room
 

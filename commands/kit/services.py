@@ -67,6 +67,10 @@ class Services:
     # What each domain stores about people, by domain, in the order of the domains
     # (for data-protection requests: `person-data`, `forget-person`).
     privacy: dict[str, PersonalData] = field(default_factory=dict)
+    # (room, user) pairs known to be in the room: asked of the database once each.
+    speakers: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    # The direct-message rooms, read once; `forget_direct_rooms` after recording one.
+    _direct: set[str] | None = field(default=None, repr=False)
     # Set by a handler that erased personal data: once its transaction commits, the
     # pipeline checkpoints the database so the erased text leaves its write-ahead log.
     checkpoint_wanted: bool = False
@@ -109,9 +113,15 @@ class Services:
         groups += [self.settings.group_of(room) for room in extra_rooms]
         return list(dict.fromkeys(groups))
 
+    def forget_direct_rooms(self) -> None:
+        """Call after recording a direct-message room: the next event reads them again."""
+        self._direct = None
+
     async def place(self, uow: UnitOfWork, room_id: str, sender: str) -> Place:
         """Where an event in `room_id` from `sender` acts."""
-        direct = await uow.direct_rooms.by_room(room_id)
+        if self._direct is None:
+            self._direct = set(await uow.direct_rooms.room_ids())
+        direct = await uow.direct_rooms.by_room(room_id) if room_id in self._direct else None
         if direct is None:
             room = await self.room(uow, room_id)
             return Place(room, self.settings.group_of(room_id))

@@ -27,8 +27,12 @@ async def show(ctx: Context, args: Args) -> None:
     """A partner's card: status, who follows it, people, last interactions, open follow-ups."""
     partner = await resolve_partner(ctx, args["partner"])
     card = await book(ctx).card(partner.id, recent=CARD_EVENTS)
-    followups = await ctx.repo(LinkRepository).to(
-        ("partner", partner.id), source_kind="followup", open_only=True
+    followups = (
+        await ctx.repo(LinkRepository).to(
+            ("partner", partner.id), source_kind="followup", open_only=True
+        )
+        if card.open_links
+        else []
     )
     await ctx.reply(
         "partners.card",

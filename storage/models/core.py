@@ -111,7 +111,11 @@ class InboxEvent(Base):
     """An event the bot may act on, stored with the sync token that brought it."""
 
     __tablename__ = "inbox"
-    __table_args__ = (Index("ix_inbox_room_status", "room_id", "status", "id"),)
+    # Ids never reused, even once old rows are pruned: the runtime orders by them.
+    __table_args__ = (
+        Index("ix_inbox_room_status", "room_id", "status", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -142,6 +146,7 @@ class OutboxEvent(Base):
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_event_id", "event_id"),
+        {"sqlite_autoincrement": True},  # ids never reused (see InboxEvent)
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -3,13 +3,17 @@ room, direct-message rooms, inbox, outbox, state, audit."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
     AuditEntry,
@@ -56,6 +60,72 @@ class Ref:
         if row.ref_domain is None or row.ref_kind is None or row.ref_id is None:
             return None
         return cls(row.ref_domain, row.ref_kind, row.ref_id)
+
+
+# --- The statements of every event's path, built once per dialect.
+#
+# Every command stores its event, its reply and two marks: building these statements
+# anew each time (and going through the ORM's bookkeeping for them) cost more than
+# running them. They are written on the tables, with bound parameters.
+
+INBOX = InboxEvent.__table__
+OUTBOX = OutboxEvent.__table__
+STATE = BotState.__table__
+
+
+@functools.cache
+def _statements(dialect: str) -> dict[str, Any]:
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    inbox: Any = INBOX
+    outbox: Any = OUTBOX
+    state: Any = STATE
+    upsert = insert_(state)
+    return {
+        "inbox_add": insert_(inbox)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(inbox.c.id),
+        "outbox_add": insert(outbox).returning(outbox.c.id),
+        "state_set": upsert.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
+        ),
+        "inbox_mark": update(inbox)
+        .where(inbox.c.id == bindparam("row_id"))
+        .values(
+            status=bindparam("status"),
+            processed_at=bindparam("processed_at"),
+            error=bindparam("error"),
+            group_id=bindparam("group_id"),
+        ),
+        "inbox_mark_pending": update(inbox)
+        .where(inbox.c.id == bindparam("row_id"), inbox.c.status == InboxStatus.PENDING.value)
+        .values(
+            status=bindparam("status"),
+            processed_at=bindparam("processed_at"),
+            error=bindparam("error"),
+            group_id=bindparam("group_id"),
+        ),
+        "outbox_sent": update(outbox)
+        .where(outbox.c.id == bindparam("row_id"))
+        .values(
+            status=OutboxStatus.SENT.value,
+            event_id=bindparam("event_id"),
+            sent_at=bindparam("sent_at"),
+            room_id=func.coalesce(bindparam("room_id"), outbox.c.room_id),
+            last_error=None,
+            attachment=None,  # a file's bytes are not kept once the homeserver has them
+        ),
+    }
+
+
+class _HotPath(Repository):
+    """A repository whose busiest statements are built once (see `_statements`)."""
+
+    def _statement(self, name: str) -> Any:
+        return _statements(self.dialect)[name]
+
+    async def _scalar(self, name: str, params: dict[str, Any]) -> Any:
+        return (await self.session.execute(self._statement(name), params)).scalar()
 
 
 class RoomRepository(Repository):
@@ -203,7 +273,13 @@ class DirectRoomRepository(Repository):
         return [r for r in rows if r is not None]
 
 
-class InboxRepository(Repository):
+class InboxRepository(_HotPath):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # The rows this unit of work stored, in order (handed to the work loop once
+        # committed, so that it need not read them back).
+        self.added: list[InboxEvent] = []
+
     async def add(
         self,
         *,
@@ -228,13 +304,11 @@ class InboxRepository(Repository):
             "received_at": now,
             "status": InboxStatus.PENDING,
         }
-        stmt = (
-            self.insert(InboxEvent)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-        )
-        result = await self.session.execute(stmt)
-        return bool(getattr(result, "rowcount", 0))
+        new_id = await self._scalar("inbox_add", values)
+        if new_id is None:
+            return False
+        self.added.append(InboxEvent(id=new_id, **values))
+        return True
 
     async def pending(self, limit: int = 100) -> Sequence[InboxEvent]:
         """Pending events, oldest first (the order they reached the bot)."""
@@ -260,12 +334,21 @@ class InboxRepository(Repository):
         now: datetime,
         error: str | None = None,
         group: str | None = None,
-    ) -> None:
-        await self.session.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == inbox_id)
-            .values(status=status, processed_at=now, error=error, group_id=group)
+        pending: bool = False,
+    ) -> bool:
+        """Set a row's status; with `pending`, only if it is still pending. True when the
+        row was changed."""
+        result = await self.session.execute(
+            self._statement("inbox_mark_pending" if pending else "inbox_mark"),
+            {
+                "row_id": inbox_id,
+                "status": status.value,
+                "processed_at": now,
+                "error": error,
+                "group_id": group,
+            },
         )
+        return bool(getattr(result, "rowcount", 0))
 
     async def latest_file(self, room_id: str, sender: str, before_id: int) -> InboxEvent | None:
         """The last file a user posted in a room before a given inbox row."""
@@ -310,7 +393,13 @@ class InboxRepository(Repository):
         return int(await self.session.scalar(query) or 0)
 
 
-class OutboxRepository(Repository):
+class OutboxRepository(_HotPath):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # The rows this unit of work queued, in order (handed to the sender once
+        # committed, so that it need not read them back).
+        self.added: list[OutboxEvent] = []
+
     async def add(
         self,
         *,
@@ -336,29 +425,29 @@ class OutboxRepository(Repository):
             raise ValueError("only a message to a user may leave its room to the sender")
         name, mimetype, data = attachment if attachment else (None, None, None)
         txn_id = f"pas-{uuid.uuid4().hex}"
-        await self.session.execute(
-            insert(OutboxEvent).values(
-                attachment=data,
-                attachment_name=name,
-                attachment_type=mimetype,
-                txn_id=txn_id,
-                action=action,
-                room_id=room_id,
-                user_id=user_id,
-                event_type=event_type,
-                state_key=state_key,
-                content=content,
-                inbox_id=inbox_id,
-                group_id=group,
-                ref_domain=ref.domain if ref else None,
-                ref_kind=ref.kind if ref else None,
-                ref_id=ref.id if ref else None,
-                status=OutboxStatus.PENDING,
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        values: dict[str, Any] = {
+            "attachment": data,
+            "attachment_name": name,
+            "attachment_type": mimetype,
+            "txn_id": txn_id,
+            "action": action,
+            "room_id": room_id,
+            "user_id": user_id,
+            "event_type": event_type,
+            "state_key": state_key,
+            "content": content,
+            "inbox_id": inbox_id,
+            "group_id": group,
+            "ref_domain": ref.domain if ref else None,
+            "ref_kind": ref.kind if ref else None,
+            "ref_id": ref.id if ref else None,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        new_id = await self._scalar("outbox_add", values)
+        self.added.append(OutboxEvent(id=new_id, **values))
         return txn_id
 
     async def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxEvent]:
@@ -400,17 +489,9 @@ class OutboxRepository(Repository):
     async def mark_sent(
         self, outbox_id: int, *, event_id: str | None, now: datetime, room_id: str | None = None
     ) -> None:
-        values: dict[str, Any] = {
-            "status": OutboxStatus.SENT,
-            "event_id": event_id,
-            "sent_at": now,
-            "last_error": None,
-            "attachment": None,  # a file's bytes are not kept once the homeserver has them
-        }
-        if room_id is not None:
-            values["room_id"] = room_id
         await self.session.execute(
-            update(OutboxEvent).where(OutboxEvent.id == outbox_id).values(**values)
+            self._statement("outbox_sent"),
+            {"row_id": outbox_id, "event_id": event_id, "sent_at": now, "room_id": room_id},
         )
 
     async def mark_retry(
@@ -455,18 +536,16 @@ class OutboxRepository(Repository):
         return int(total or 0)
 
 
-class StateRepository(Repository):
+class StateRepository(_HotPath):
     async def get(self, key: str) -> str | None:
         row = await self.session.get(BotState, key)
         return row.value if row else None
 
     async def set(self, key: str, value: str, *, now: datetime) -> None:
-        row = await self.session.get(BotState, key)
-        if row is None:
-            self.session.add(BotState(key=key, value=value, updated_at=now))
-        else:
-            row.value, row.updated_at = value, now
-        await self.session.flush()
+        """Write a value (one statement: the sync token is written with every sync)."""
+        await self.session.execute(
+            self._statement("state_set"), {"key": key, "value": value, "updated_at": now}
+        )
 
     async def drop(self, key: str) -> None:
         await self.session.execute(delete(BotState).where(BotState.key == key))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 
 from storage.models import (
+    Link,
     Partner,
     PartnerEvent,
     PartnerGram,
@@ -58,6 +59,7 @@ class Card:
     people: list[PartnerPerson]
     recent: list[PartnerEvent]  # newest first
     total: int  # history lines in all
+    open_links: bool = False  # records of other domains (a follow-up) still open about it
 
 
 @dataclass
@@ -108,8 +110,9 @@ class PartnerRepository(PartnerPeople, PartnerSearch, PartnerLists):
         return [], int(total or 0)
 
     async def card(self, partner_id: int, *, recent: int = 5) -> Card:
-        """What a partner's card shows, in two statements: its tags, last history lines
-        and how many there are (one query), and its people."""
+        """What a partner's card shows, in two statements: its tags, last history lines,
+        how many there are and whether other records link to it (one query), and its
+        people."""
         newest = (
             select(PartnerEvent.id)
             .where(PartnerEvent.partner_id == partner_id)
@@ -123,19 +126,30 @@ class PartnerRepository(PartnerPeople, PartnerSearch, PartnerLists):
             .where(PartnerEvent.partner_id == partner_id)
             .scalar_subquery()
         )
+        linked = (
+            select(Link.id)
+            .where(
+                Link.group_id == self.group,
+                Link.target_kind == "partner",
+                Link.target_id == str(partner_id),
+                Link.open.is_(True),
+            )
+            .exists()
+        )
         rows = (
             await self.session.execute(
-                select(PartnerEvent, total, self._tag_list(partner_id))
+                select(PartnerEvent, total, self._tag_list(partner_id), linked)
                 .where(PartnerEvent.id.in_(select(newest.c.id)))
                 .order_by(PartnerEvent.at.desc(), PartnerEvent.id.desc())
             )
         ).all()
-        events = [event for event, _, _ in rows]
+        events = [row[0] for row in rows]
         return Card(
             tags=split_tags(rows[0][2]) if rows else [],
             people=await self.people(partner_id),
             recent=events[:recent],
             total=int(rows[0][1]) if rows else 0,
+            open_links=bool(rows[0][3]) if rows else False,
         )
 
     # --- Writing a partner.
