@@ -68,6 +68,7 @@ class Bot:
             registry=build_registry(self.domains),
             clock=clock or SystemClock(),
             privacy={d.name: d.privacy for d in self.domains if d.privacy is not None},
+            lookups={kind: find for d in self.domains for kind, find in d.lookups.items()},
         )
         self.pipeline = Pipeline(self.services)
         jobs = [job for domain in self.domains for job in domain.jobs]

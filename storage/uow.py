@@ -55,3 +55,4 @@ class UnitOfWork:
         await self.session.rollback()
         self.inbox.added.clear()
         self.outbox.added.clear()
+        self.outbox.forget_origins()

@@ -9,12 +9,15 @@ the same transaction as its other writes, and goes out once that commits.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from commands.kit.args import ParseContext
 from commands.kit.errors import CommandError
+from commands.kit.events import Signal
 from commands.kit.i18n import Rendered, Translator
+from commands.kit.lookup import Named
 from commands.kit.services import Place, RoomView, Services
 from commands.kit.settings import CoreSettings
 from commands.kit.transport import MediaError
@@ -39,15 +42,20 @@ def content_size(content: dict[str, Any]) -> int:
 
 
 def message_content(
-    rendered: Rendered, *, reply_to: str | None = None, thread_root: str | None = None
+    rendered: Rendered,
+    *,
+    reply_to: str | None = None,
+    thread_root: str | None = None,
+    mentions: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """An m.notice with plain and HTML bodies, in reply to (and in the thread of) a command."""
+    """An m.notice with plain and HTML bodies, in reply to (and in the thread of) a command.
+    It notifies nobody, except the users in `mentions` (a reminder's assignee)."""
     content: dict[str, Any] = {
         "msgtype": "m.notice",
         "body": rendered.plain,
         "format": "org.matrix.custom.html",
         "formatted_body": rendered.html,
-        "m.mentions": {},
+        "m.mentions": {"user_ids": list(dict.fromkeys(mentions))} if mentions else {},
     }
     if thread_root is not None:
         content["m.relates_to"] = {
@@ -91,6 +99,10 @@ class Context:
         self.event_id = event_id
         self.thread_root = thread_root
         self.inbox_id = inbox_id
+        # What causes what this context sends: the event it answers (a job sets its
+        # own, such as a reminder's slot). Outbox rows derive their transaction ids from
+        # it, so that handling the same thing again cannot send it twice.
+        self.origin: str | None = event_id
         self.t: Translator = services.catalog.for_locale(room.locale)
 
     @classmethod
@@ -144,6 +156,14 @@ class Context:
         another group's records."""
         return self.uow.repo(kind, self.require_group())
 
+    async def lookup(self, kind: str, text: str) -> Named:
+        """Another domain's record as the user named it (`partner=KidiTap`); its domain
+        answers an unknown or ambiguous name (a CommandError)."""
+        find = self.services.lookups.get(kind)
+        if find is None:
+            raise CommandError("core.lookup.unavailable", kind=kind)
+        return await find(self, text)
+
     async def role_of(self, user_id: str) -> Role:
         """A user's role in this context's group."""
         return await self.services.role_of(self.uow, self.group, user_id)
@@ -153,13 +173,29 @@ class Context:
 
     # --- Answering.
 
-    async def reply(self, key: str, /, *, about: Ref | None = None, **data: Any) -> None:
+    async def reply(
+        self,
+        key: str,
+        /,
+        *,
+        about: Ref | None = None,
+        mentions: Sequence[str] = (),
+        **data: Any,
+    ) -> None:
         """Answer the command, in reply to it (and in its thread)."""
-        await self.send_rendered(self.t(key, **data), reply=True, about=about)
+        await self.send_rendered(self.t(key, **data), reply=True, about=about, mentions=mentions)
 
-    async def notice(self, key: str, /, *, about: Ref | None = None, **data: Any) -> None:
-        """Post to the room without replying to anything."""
-        await self.send_rendered(self.t(key, **data), reply=False, about=about)
+    async def notice(
+        self,
+        key: str,
+        /,
+        *,
+        about: Ref | None = None,
+        mentions: Sequence[str] = (),
+        **data: Any,
+    ) -> None:
+        """Post to the room without replying to anything (notifying `mentions`)."""
+        await self.send_rendered(self.t(key, **data), reply=False, about=about, mentions=mentions)
 
     async def send_rendered(
         self,
@@ -168,11 +204,16 @@ class Context:
         reply: bool = True,
         about: Ref | None = None,
         room_id: str | None = None,
+        mentions: Sequence[str] = (),
+        reply_to: str | None = None,
     ) -> None:
+        """Send a rendered message: in reply to the command (`reply`), or to another
+        event of the room (`reply_to`: a reminder answered in its thread)."""
         content = message_content(
             rendered,
-            reply_to=self.event_id if reply else None,
-            thread_root=self.thread_root if reply else None,
+            reply_to=reply_to or (self.event_id if reply else None),
+            thread_root=self.thread_root if reply and reply_to is None else None,
+            mentions=mentions,
         )
         await self._message(content, self.t, room_id=room_id or self.room.room_id, about=about)
 
@@ -185,11 +226,18 @@ class Context:
         await self._message(message_content(t(key, **data)), t, room_id=room_id, about=about)
 
     async def to_user(
-        self, user_id: str, key: str, /, *, about: Ref | None = None, **data: Any
+        self,
+        user_id: str,
+        key: str,
+        /,
+        *,
+        about: Ref | None = None,
+        mentions: Sequence[str] = (),
+        **data: Any,
     ) -> None:
         """Message a user in their direct-message room with the bot (opened at send time,
         once per user), in this room's language."""
-        content = message_content(self.t(key, **data))
+        content = message_content(self.t(key, **data), mentions=mentions)
         await self._message(content, self.t, room_id=None, user_id=user_id, about=about)
 
     async def _message(
@@ -215,6 +263,7 @@ class Context:
             attachment=attachment,
             group=self.group,
             ref=about,
+            origin=self.origin,
         )
 
     @staticmethod
@@ -234,6 +283,7 @@ class Context:
         )
         if "m.relates_to" in content:
             caption["m.relates_to"] = content["m.relates_to"]
+        caption["m.mentions"] = content.get("m.mentions", {})
         data = plain.encode("utf-8")
         name = t.text("core.long.filename")
         caption["msgtype"] = "m.file"
@@ -270,6 +320,7 @@ class Context:
             inbox_id=self.inbox_id,
             attachment=(name, mimetype, data),
             group=self.group,
+            origin=self.origin,
         )
 
     async def react(self, key: str) -> None:
@@ -292,6 +343,7 @@ class Context:
             inbox_id=self.inbox_id,
             group=self.group,
             ref=about,
+            origin=self.origin,
         )
 
     # --- Files users posted.
@@ -337,6 +389,7 @@ class Context:
             now=self.now,
             inbox_id=self.inbox_id,
             group=self.group,
+            origin=self.origin,
         )
 
     async def invite(
@@ -390,6 +443,15 @@ class Context:
         """Call after erasing personal data: once this transaction commits, the database
         drops what it still held of the old text (SQLite's write-ahead log)."""
         self.services.checkpoint_wanted = True
+
+    # --- Telling the other domains.
+
+    async def emit(self, name: str, /, **data: Any) -> None:
+        """Tell the domains that declared `on_signal(name)` that something happened (a
+        partner became interested). They run now, in this transaction, with this context:
+        what they write commits or rolls back with the rest."""
+        for handler in self.services.registry.signal_handlers(name):
+            await handler(self, Signal(name, data))
 
     # --- Audit.
 

@@ -39,6 +39,7 @@ __all__ = [
     "Reaction",
     "Redaction",
     "Ref",
+    "Signal",
     "parse",
 ]
 
@@ -134,6 +135,15 @@ class Message(Event):
     @property
     def target_event(self) -> str | None:
         return self.reply_to
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Something one domain tells the others, within the same transaction (a partner's
+    status changed): a name, and its data."""
+
+    name: str
+    data: dict[str, Any]
 
 
 E = TypeVar("E", bound=Event)

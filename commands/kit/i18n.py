@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, StrictUndefined, Template
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from storage.search import fold, invisible
 
@@ -123,6 +123,7 @@ class Catalog:
         self.messages = messages
         self.env = Environment(autoescape=True, finalize=_defuse, undefined=StrictUndefined)
         self.env.filters["when"] = _format_when
+        self.env.filters["pill"] = pill
         self._compiled: dict[tuple[str, str], Template] = {}
         # Messages with no template syntax and no markup (labels: "intéressé") render to
         # themselves: rendered once, then served from here (lists render dozens of them).
@@ -197,6 +198,25 @@ class Translator:
 
     def has(self, key: str) -> bool:
         return self.catalog.has(key)
+
+    def long_date(self, value: datetime, timezone: str, *, clock: bool = True) -> str:
+        """A date in full, as people say it ("mardi 8 décembre 2026 à 14:00"), so that a
+        misreading shows at once."""
+        local = value.astimezone(ZoneInfo(timezone))
+        return self.text(
+            "time.long",
+            weekday=self.text(f"time.weekday.{local.weekday()}"),
+            day=local.day,
+            month=self.text(f"time.month.{local.month}"),
+            year=local.year,
+            clock=local.strftime("%H:%M") if clock else "",
+        )
+
+
+def pill(user_id: str) -> Markup:
+    """A user as Element shows a mention (a pill); the plain body keeps the user id."""
+    escaped = escape(user_id)
+    return Markup(f'<a href="https://matrix.to/#/{escaped}">{escaped}</a>')  # noqa: S704
 
 
 def _format_when(value: datetime, timezone: str, locale: str) -> str:

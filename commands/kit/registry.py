@@ -32,6 +32,7 @@ from commands.kit.events import (
     PollResponse,
     Reaction,
     Redaction,
+    Signal,
 )
 from commands.kit.text import CONTROL, Token, command_text, fold, tokenize
 from storage.models import Role
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[["Context", "Args"], Awaitable[None]]
 EventCallback = Callable[["Context", E], Awaitable[None]]
+SignalHandler = Callable[["Context", Signal], Awaitable[None]]
 MAX_LENGTH = 4000
 
 
@@ -222,6 +224,16 @@ class Router:
         self.domain = domain
         self.entries: list[Command | Group] = []
         self.handlers: list[EventHandler[Any]] = []
+        self.signals: list[tuple[str, SignalHandler]] = []
+
+    def on_signal(self, name: str) -> Callable[[SignalHandler], SignalHandler]:
+        """What another domain tells (`Context.emit(name, ...)`): a partner's status changed."""
+
+        def register(handler: SignalHandler) -> SignalHandler:
+            self.signals.append((name, handler))
+            return handler
+
+        return register
 
     # --- Events other than commands.
 
@@ -332,8 +344,11 @@ class Registry:
         self.domains: list[str] = []
         self.entries: dict[str, Command | Group] = {}
         self.handlers: dict[str, list[EventHandler[Any]]] = {}
+        self.signals: dict[str, list[SignalHandler]] = {}
         for router in routers:
             self.domains.append(router.domain)
+            for name, callback in router.signals:
+                self.signals.setdefault(name, []).append(callback)
             for handler in router.handlers:
                 for event_type in handler.types:
                     self.handlers.setdefault(event_type, []).append(handler)
@@ -347,6 +362,10 @@ class Registry:
     def handlers_for(self, event: Event) -> list[EventHandler[Any]]:
         """The handlers that want this event, in the order the domains were listed."""
         return [h for h in self.handlers.get(event.event_type, ()) if h.wants(event)]
+
+    def signal_handlers(self, name: str) -> list[SignalHandler]:
+        """The handlers of a signal, in the order the domains were listed."""
+        return self.signals.get(name, [])
 
     def handles(self, event_type: str) -> bool:
         return event_type in self.handlers

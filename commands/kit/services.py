@@ -20,6 +20,7 @@ from storage.repos.core import MemberRepository
 from storage.uow import UnitOfWork
 
 if TYPE_CHECKING:
+    from commands.kit.lookup import Lookup
     from commands.kit.privacy import PersonalData
 
 
@@ -67,6 +68,8 @@ class Services:
     # What each domain stores about people, by domain, in the order of the domains
     # (for data-protection requests: `person-data`, `forget-person`).
     privacy: dict[str, PersonalData] = field(default_factory=dict)
+    # How a domain's records are named by the others' commands, by kind ("partner").
+    lookups: dict[str, Lookup] = field(default_factory=dict)
     # (room, user) pairs known to be in the room: asked of the database once each.
     speakers: set[tuple[str, str]] = field(default_factory=set, repr=False)
     # The direct-message rooms, read once; `forget_direct_rooms` after recording one.

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, true, update
+from sqlalchemy import Text, and_, cast, func, or_, select, update
 
 from storage.models import AuditEntry, DirectRoom, InboxEvent, OutboxEvent, PendingAction
-from storage.personal import PersonMatcher, like_regex
+from storage.personal import PersonMatcher
 from storage.repos.base import GroupRepository
 
 # The kinds of copies, in the order an answer lists them.
@@ -74,17 +74,6 @@ class CopiesRepository(GroupRepository):
             and_(group_column.is_(None), room_column.in_(list(rooms))),
         )
 
-    def _mentioning(self, text: Any, patterns: Sequence[str]) -> ColumnElement[bool]:
-        """Rows whose text matches one of the patterns (every row when there are none)."""
-        if not patterns:
-            return true()
-        # SQLite's LIKE already ignores ASCII case. PostgreSQL's does not, and one
-        # case-insensitive regular expression reads each text once, ILIKE once a pattern.
-        if self.dialect == "postgresql":
-            found: ColumnElement[bool] = text.regexp_match(like_regex(patterns), flags="i")
-            return found
-        return or_(*(text.like(p, escape="\\") for p in patterns))
-
     def _file_text(self) -> Any:
         """The outbox's files as text the patterns can be matched against."""
         if self.dialect == "postgresql":
@@ -124,7 +113,7 @@ class CopiesRepository(GroupRepository):
             select(InboxEvent.id, InboxEvent.content, InboxEvent.origin_ts, InboxEvent.sender)
             .where(
                 self._in_group(InboxEvent.group_id, InboxEvent.room_id, rooms),
-                self._mentioning(cast(InboxEvent.content, Text), patterns),
+                self.mentioning(cast(InboxEvent.content, Text), patterns),
             )
             .order_by(InboxEvent.id)
         )
@@ -139,8 +128,8 @@ class CopiesRepository(GroupRepository):
             .where(
                 self._in_group(OutboxEvent.group_id, OutboxEvent.room_id, rooms),
                 or_(
-                    self._mentioning(cast(OutboxEvent.content, Text), patterns),
-                    self._mentioning(self._file_text(), patterns),
+                    self.mentioning(cast(OutboxEvent.content, Text), patterns),
+                    self.mentioning(self._file_text(), patterns),
                 ),
             )
             .order_by(OutboxEvent.id)
@@ -156,7 +145,7 @@ class CopiesRepository(GroupRepository):
             select(PendingAction.payload, PendingAction.at, PendingAction.user_id)
             .where(
                 PendingAction.room_id.in_(await self._pending_rooms(rooms)),
-                self._mentioning(cast(PendingAction.payload, Text), patterns),
+                self.mentioning(cast(PendingAction.payload, Text), patterns),
             )
             .order_by(PendingAction.at)
         )
@@ -168,7 +157,7 @@ class CopiesRepository(GroupRepository):
             select(AuditEntry.detail, AuditEntry.at, AuditEntry.actor)
             .where(
                 self._in_group(AuditEntry.group_id, AuditEntry.room_id, rooms),
-                self._mentioning(cast(AuditEntry.detail, Text), patterns),
+                self.mentioning(cast(AuditEntry.detail, Text), patterns),
             )
             .order_by(AuditEntry.id)
         )
@@ -207,7 +196,7 @@ class CopiesRepository(GroupRepository):
                     self._in_group(InboxEvent.group_id, InboxEvent.room_id, rooms),
                     InboxEvent.id == current,
                 ),
-                self._mentioning(cast(InboxEvent.content, Text), patterns),
+                self.mentioning(cast(InboxEvent.content, Text), patterns),
             )
         )
         rows = _redacted(matcher, marker, inbox)
@@ -218,8 +207,8 @@ class CopiesRepository(GroupRepository):
             select(OutboxEvent.id, OutboxEvent.content, OutboxEvent.attachment).where(
                 self._in_group(OutboxEvent.group_id, OutboxEvent.room_id, rooms),
                 or_(
-                    self._mentioning(cast(OutboxEvent.content, Text), patterns),
-                    self._mentioning(self._file_text(), patterns),
+                    self.mentioning(cast(OutboxEvent.content, Text), patterns),
+                    self.mentioning(self._file_text(), patterns),
                 ),
             )
         )
@@ -245,7 +234,7 @@ class CopiesRepository(GroupRepository):
         pending = await self.session.execute(
             select(PendingAction).where(
                 PendingAction.room_id.in_(await self._pending_rooms(rooms)),
-                self._mentioning(cast(PendingAction.payload, Text), patterns),
+                self.mentioning(cast(PendingAction.payload, Text), patterns),
             )
         )
         for action in pending.scalars():
@@ -261,7 +250,7 @@ class CopiesRepository(GroupRepository):
         audit = await self.session.execute(
             select(AuditEntry.id, AuditEntry.detail).where(
                 self._in_group(AuditEntry.group_id, AuditEntry.room_id, rooms),
-                self._mentioning(cast(AuditEntry.detail, Text), patterns),
+                self.mentioning(cast(AuditEntry.detail, Text), patterns),
             )
         )
         rows = _redacted(matcher, marker, audit, column="detail", html_keys=frozenset())

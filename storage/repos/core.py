@@ -4,6 +4,7 @@ room, direct-message rooms, inbox, outbox, state, audit."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -399,6 +400,25 @@ class OutboxRepository(_HotPath):
         # The rows this unit of work queued, in order (handed to the sender once
         # committed, so that it need not read them back).
         self.added: list[OutboxEvent] = []
+        # How many rows each origin produced in this transaction (see `add`).
+        self._origins: dict[str, int] = {}
+
+    def _txn_id(self, origin: str | None) -> str:
+        """The transaction id of a new row. Rows caused by the same thing (`origin`: the
+        event a handler answers, a reminder's slot) get the same ids in the same order
+        each time it is handled: if a power cut loses the commit after a reply went out,
+        handling the event again sends it with the id the homeserver has already seen,
+        and the homeserver does not repeat it."""
+        if origin is None:
+            return f"pas-{uuid.uuid4().hex}"
+        count = self._origins.get(origin, 0)
+        self._origins[origin] = count + 1
+        digest = hashlib.sha256(f"{origin}\x00{count}".encode()).hexdigest()
+        return f"pas-{digest[:32]}"
+
+    def forget_origins(self) -> None:
+        """After a rollback: what was counted was not written."""
+        self._origins.clear()
 
     async def add(
         self,
@@ -414,9 +434,10 @@ class OutboxRepository(_HotPath):
         state_key: str | None = None,
         group: str | None = None,
         ref: Ref | None = None,
+        origin: str | None = None,
     ) -> str:
         """Queue a message or an action; its transaction id is chosen now and never
-        changes (returned).
+        changes (returned); it is derived from `origin` when there is one (`_txn_id`).
 
         A message with no `room_id` goes to `user_id`'s direct-message room. `attachment`
         is (file name, MIME type, bytes), uploaded when the event is sent.
@@ -424,7 +445,7 @@ class OutboxRepository(_HotPath):
         if room_id is None and (action != OutboxAction.MESSAGE or user_id is None):
             raise ValueError("only a message to a user may leave its room to the sender")
         name, mimetype, data = attachment if attachment else (None, None, None)
-        txn_id = f"pas-{uuid.uuid4().hex}"
+        txn_id = self._txn_id(origin)
         values: dict[str, Any] = {
             "attachment": data,
             "attachment_name": name,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.config import RoomSettings, Settings
 from bot.outbox import backoff
+from commands.kit.clock import FakeClock
 from commands.kit.transport import SendError
 from storage.models import OutboxEvent
-from tests.botkit import TestBot
+from tests.botkit import ALICE, ROOM, TestBot
 
 
 async def _rows(bot: TestBot) -> list[OutboxEvent]:
@@ -110,3 +114,44 @@ async def test_a_failure_pauses_every_send_not_just_that_row(bot: TestBot) -> No
         event_b.event_id,
         event_c.event_id,
     ]
+
+
+async def test_an_event_handled_again_after_a_lost_commit_is_not_answered_twice(
+    sqlite_template: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    """A power cut can lose the last commits of SQLite with synchronous=NORMAL, after
+    their replies went out. The events come back with the next sync and are handled
+    again: their replies keep their transaction ids, and the homeserver (here the fake
+    one, which keeps Synapse's rule) does not post them twice."""
+    path = tmp_path / "cut.db"
+    shutil.copyfile(sqlite_template, path)
+    settings = Settings.model_validate(
+        {
+            "admins": [ALICE],
+            "rooms": [RoomSettings(id=ROOM, locale="fr", timezone="Europe/Paris")],
+            "database": {"url": f"sqlite+aiosqlite:///{path}"},
+        }
+    )
+    first = TestBot(settings, clock)
+    await first.start()
+    events = [first.event("!quisuisje"), first.event("!aide role")]
+    before = path.read_bytes()
+    await first.deliver(*events)
+    await first.close()
+    assert len(first.sent) == 2
+    # The power cut: the database as it was before those commits.
+    path.write_bytes(before)
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    again = TestBot(settings, clock)
+    again.transport = first.transport
+    again.sender = again.bot.sender(first.transport)
+    await again.start()
+    try:
+        await again.deliver(*events)
+        rows = await _rows(again)
+        assert [r.txn_id for r in rows] == [s.txn_id for s in first.sent]
+        assert [r.status for r in rows] == ["sent", "sent"]
+        assert len(first.transport.sent) == 2  # the same two messages, not four
+    finally:
+        await again.close()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Text, and_, cast, func, literal_column, or_, select
 
 from storage.models import Link, Partner, PartnerEvent, PartnerPerson
-from storage.personal import PersonMatcher, email_key, like_regex, name_key, phone_key
+from storage.personal import PersonMatcher, email_key, name_key, phone_key
 from storage.repos.partners.index import PartnerIndex
 from storage.search import fold, squash, words
 
@@ -151,20 +151,6 @@ class PartnerPeople(PartnerIndex):
 
     # --- Personal data (data-protection requests).
 
-    def _mentioning(self, column: Any, patterns: Sequence[str]) -> ColumnElement[bool]:
-        """Rows whose text matches one of the LIKE patterns (case aside); all rows when
-        there is none (a name with nothing the database can look for)."""
-        if not patterns:
-            every: ColumnElement[bool] = column.is_not(None)
-            return every
-        # SQLite's LIKE ignores ASCII case already (and is twice as fast as ILIKE's
-        # lower() on both sides). PostgreSQL's does not, and one case-insensitive
-        # regular expression reads each text once, where ILIKE reads it once a pattern.
-        if self.dialect == "postgresql":
-            found: ColumnElement[bool] = column.regexp_match(like_regex(patterns), flags="i")
-            return found
-        return or_(*(column.like(p, escape="\\") for p in patterns))
-
     def _of_group(self, partner_column: Any, partner_id: int | None) -> ColumnElement[bool]:
         """Rows of the group's partners (or of one of them), checked row by row.
 
@@ -223,7 +209,7 @@ class PartnerPeople(PartnerIndex):
         earlier = await self.session.execute(
             select(PartnerEvent.detail).where(
                 PartnerEvent.kind == "person_edited",
-                self._mentioning(cast(PartnerEvent.detail, Text), wanted.like_patterns()),
+                self.mentioning(cast(PartnerEvent.detail, Text), wanted.like_patterns()),
                 self._of_group(PartnerEvent.partner_id, partner_id),
             )
         )
@@ -298,11 +284,11 @@ class PartnerPeople(PartnerIndex):
                 select(PartnerEvent)
                 .where(
                     or_(
-                        self._mentioning(PartnerEvent.text_key, folded),
+                        self.mentioning(PartnerEvent.text_key, folded),
                         # Only these lines keep texts in their detail (a card, its edits,
                         # a person's earlier details); the others keep codes.
                         PartnerEvent.kind.in_(TEXT_DETAILS)
-                        & self._mentioning(cast(PartnerEvent.detail, Text), raw),
+                        & self.mentioning(cast(PartnerEvent.detail, Text), raw),
                         PartnerEvent.kind.in_(PERSON_EVENTS)
                         & PartnerEvent.detail["person_id"].as_integer().in_(ids),
                     ),
@@ -316,8 +302,8 @@ class PartnerPeople(PartnerIndex):
                 select(PartnerPerson)
                 .where(
                     or_(
-                        self._mentioning(PartnerPerson.role, raw),
-                        self._mentioning(PartnerPerson.notes, raw),
+                        self.mentioning(PartnerPerson.role, raw),
+                        self.mentioning(PartnerPerson.notes, raw),
                     ),
                     PartnerPerson.erased_at.is_(None),
                     PartnerPerson.id.not_in(ids),
@@ -333,7 +319,7 @@ class PartnerPeople(PartnerIndex):
                     Link.group_id == self.group,
                     Link.target_kind == "partner",
                     *([Link.target_id == str(partner_id)] if partner_id is not None else []),
-                    self._mentioning(Link.text, raw),
+                    self.mentioning(Link.text, raw),
                 )
                 .order_by(Link.created_at, Link.id)
             )
@@ -377,9 +363,9 @@ class PartnerPeople(PartnerIndex):
                 Partner.group_id == self.group,
                 *narrow,
                 or_(
-                    self._mentioning(Partner.name, raw),
-                    self._mentioning(Partner.description, raw),
-                    self._mentioning(Partner.website, raw),
+                    self.mentioning(Partner.name, raw),
+                    self.mentioning(Partner.description, raw),
+                    self.mentioning(Partner.website, raw),
                 ),
             )
             .order_by(Partner.name_key)
