@@ -3,10 +3,11 @@ more line here (and its package under `commands/`)."""
 
 from __future__ import annotations
 
-from commands import core, partners
+from commands import core, followups, partners
 from commands.kit.domain import Domain
 
 DOMAINS: tuple[Domain, ...] = (
     core.DOMAIN,
     partners.DOMAIN,
+    followups.DOMAIN,
 )

@@ -17,6 +17,7 @@ and keeps its messages beside it, in `messages/<module>.yaml`.
 from pathlib import Path
 
 from commands.kit.domain import Domain
+from commands.partners import resolve
 from commands.partners.router import router
 from commands.partners.settings import PartnersSettings
 
@@ -41,4 +42,5 @@ DOMAIN = Domain(
     messages=Path(__file__).parent / "messages",
     settings=PartnersSettings,
     privacy=personal_data.PRIVACY,
+    lookups={"partner": resolve.lookup},
 )

@@ -36,7 +36,7 @@ from commands.partners.vocabulary import (
     PartnerName,
     StatusAndNote,
 )
-from storage.models import PartnerKind, PartnerStatus, Role
+from storage.models import Partner, PartnerKind, PartnerStatus, Role
 
 
 async def _check_kind(ctx: Context, kind: str, force: bool | None) -> None:
@@ -73,6 +73,18 @@ def _tags(current: Sequence[str], change: tuple[str, list[str]]) -> list[str]:
     if len(tags) > MAX_TAGS:
         raise CommandError("partners.arg.too_many_tags", limit=MAX_TAGS)
     return tags
+
+
+async def _status_changed(ctx: Context, partner: Partner, before: str) -> None:
+    """Tell the other domains (follow-ups: an interested partner must be answered)."""
+    await ctx.emit(
+        "partners.status",
+        partner_id=partner.id,
+        name=partner.name,
+        owner=partner.owner,
+        before=before,
+        after=partner.status,
+    )
 
 
 @PARTNER.command(
@@ -126,6 +138,7 @@ async def add(ctx: Context, args: Args) -> None:
         tags=tags,
         prefix=ctx.prefix,
     )
+    await _status_changed(ctx, partner, "")
 
 
 @PARTNER.command(
@@ -190,6 +203,8 @@ async def edit(ctx: Context, args: Args) -> None:
         name=name,
         changes=[{"field": f, "before": b, "after": a} for f, (b, a) in done.items()],
     )
+    if "status" in done:
+        await _status_changed(ctx, partner, done["status"][0])
 
 
 @PARTNER.command(
@@ -216,6 +231,7 @@ async def status(ctx: Context, args: Args) -> None:
     await ctx.reply(
         "partners.status.changed", name=partner.name, before=before, after=new, member=member
     )
+    await _status_changed(ctx, partner, before)
 
 
 @PARTNER.command(

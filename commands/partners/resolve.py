@@ -13,6 +13,7 @@ from commands.kit import conversation
 from commands.kit.args import ME
 from commands.kit.context import Context
 from commands.kit.errors import CommandError
+from commands.kit.lookup import Named
 from commands.kit.registry import Args
 from commands.kit.text import fold, name_text
 from commands.partners.settings import PartnersSettings
@@ -25,6 +26,12 @@ from storage.search import squash
 def book(ctx: Context) -> PartnerRepository:
     """The contact book of the group the command acts for."""
     return ctx.repo(PartnerRepository)
+
+
+async def lookup(ctx: Context, text: str) -> Named:
+    """A partner named in another domain's command (`partner=KidiTap`)."""
+    partner = await resolve_partner(ctx, text)
+    return Named("partner", partner.id, partner.name)
 
 
 def rules(ctx: Context) -> PartnersSettings:

@@ -29,6 +29,7 @@ async def merge(ctx: Context, args: Args) -> None:
         raise CommandError("partners.merge.same", name=source.name)
     report = await book(ctx).merge(source, target, actor=ctx.sender, now=ctx.now)
     await ctx.repo(LinkRepository).retarget("partner", source.id, target.id)
+    await ctx.emit("partners.merged", source=source.id, target=target.id)
     await ctx.audit("partner.merge", source_id=source.id, target_id=target.id, source=source.name)
     await ctx.reply(
         "partners.merge.done",

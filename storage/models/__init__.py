@@ -19,6 +19,7 @@ from storage.models.core import (
     Room,
     RoomMember,
 )
+from storage.models.followups import Followup, FollowupEvent, FollowupOrigin, FollowupStatus
 from storage.models.partners import (
     Partner,
     PartnerEvent,
@@ -37,6 +38,10 @@ __all__ = [
     "Base",
     "BotState",
     "DirectRoom",
+    "Followup",
+    "FollowupEvent",
+    "FollowupOrigin",
+    "FollowupStatus",
     "GroupOwned",
     "InboxEvent",
     "InboxStatus",

@@ -105,6 +105,11 @@ async def zoe_everywhere(bot: TestBot) -> None:
     await say(bot, '!partenaire modifier KidiTap description="Suivi par l\'équipe"')
     await say(bot, f"!partenaire note KidiTap Appel avec ZOÉ O'BRIEN, écrire à {EMAIL.lower()}")
     await say(bot, "!partenaire note KidiTap Rappeler au 0612345678 avant vendredi")
+    # Follow-ups: one naming her, done with a note naming her; one edited away from her.
+    await say(bot, f'!relance {BOB} Rappeler {ZOE} echeance="lundi" partenaire=KidiTap')
+    await say(bot, f"!fait 1 {ZOE} viendra, écrire à {EMAIL}", sender=BOB)
+    await say(bot, f"!relance {BOB} Écrire à Zoé O’Brien")
+    await say(bot, '!relance modifier 2 texte="Écrire à l\'équipe"')
     # An edited message: the new text is in `m.new_content`.
     await bot.deliver(
         bot.raw(
@@ -368,6 +373,15 @@ async def test_the_partner_sub_command_erases_the_copies_too(group: TestBot) -> 
     await say(group, f"!partenaire oublier-personne {ZOE}", sender=CAROL)
     done = await say(group, f"!partenaire oublier-personne {ZOE} confirmer", sender=CAROL)
     assert done.startswith("Effacé : ")
+    # Narrowed to the contact book (and the bot's copies): the follow-ups keep her,
+    # until `!oublier-personne` covers every domain.
+    left = leftovers(await texts(group))
+    assert left
+    assert {where.split(".")[0] for where, _ in left} == {"followups", "followup_events"}
+    # Her card is gone, and with it what tied her e-mail to her name: both are asked.
+    for who in (ZOE, EMAIL):
+        await say(group, f"!oublier-personne {who}", sender=CAROL)
+        await say(group, "!oublier-personne confirmer", sender=CAROL)
     assert leftovers(await texts(group)) == []
 
 
@@ -424,7 +438,8 @@ async def test_a_preview_is_shown_again_when_the_records_changed(group: TestBot)
     assert await person(group, ZOE) is not None
     done = await say(group, "!oublier-personne confirmer", sender=CAROL)
     assert done.startswith("Effacé : 1 fiche(s) de personne (KidiTap), ")
-    assert "3 note(s) caviardée(s)" in done
+    assert "5 note(s) caviardée(s)" in done  # three notes, the follow-up's link and line
+    assert "1 relance(s) caviardée(s), 2 ligne(s) d'historique de relances" in done
     # Another moderator's preview of the same erasure has nothing left to do: gone too.
     assert await say(group, "!oublier-personne confirmer", sender=ALICE) == (
         "Aucun effacement n'attend de confirmation ici. Commencez par !oublier-personne PERSONNE."

@@ -29,6 +29,9 @@ def settings(db_url: str) -> Settings:
             "rooms": [RoomSettings(id=ROOM, locale="fr", timezone="Europe/Paris")],
             "database": {"url": db_url},
             "partners": {"consortium_members": CONSORTIUM},
+            # The follow-up an interested partner gets has its own tests (test_followups):
+            # here each command answers once.
+            "followups": {"interested_followup_days": 0},
         }
     )
 

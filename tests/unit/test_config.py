@@ -406,6 +406,7 @@ def test_example_file_refuses_each_placeholder() -> None:
         'matrix.password: still the example placeholder "change-me"',
         'rooms[0].id: still the example placeholder "!abcdef:example.org"',
         'admins[0]: still the example placeholder "@alice:example.org"',
+        'followups.rooms[0].id: still the example placeholder "!abcdef:example.org"',
     ]
 
 
@@ -418,6 +419,7 @@ def test_example_file_loads_once_placeholders_are_replaced() -> None:
             "PASSERELLE__MATRIX__PASSWORD": "s3cret",
             "PASSERELLE__ROOMS__0__ID": "!partenariats:fablab-brest.test",
             "PASSERELLE__ADMINS": '["@alice:fablab-brest.test"]',
+            "PASSERELLE__FOLLOWUPS__ROOMS__0__ID": "!partenariats:fablab-brest.test",
         },
     )
 

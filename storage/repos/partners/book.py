@@ -368,6 +368,27 @@ class PartnerRepository(PartnerPeople, PartnerSearch, PartnerLists):
             detail={"type": type_, "ref": ref},
         )
 
+    async def link_done(
+        self,
+        partner: Partner,
+        *,
+        type_: str,
+        ref: str,
+        text: str | None,
+        note: str | None,
+        actor: str,
+        now: datetime,
+    ) -> PartnerEvent:
+        """Record that a follow-up about the partner was done: an interaction."""
+        return await self._event(
+            partner,
+            "link_done",
+            actor=actor,
+            now=now,
+            text=text,
+            detail={"type": type_, "ref": ref, "note": note},
+        )
+
     async def close_link(self, type_: str, ref: str, *, now: datetime) -> int:
         """Close the links from one follow-up (poll, meeting) to partners; returns how many."""
         return await LinkRepository(self.session, self.group).close((type_, ref), now=now)

@@ -19,7 +19,9 @@ from storage.search import fold
 
 # History lines that are contact with the partner: `stale` measures the time since
 # the last of them. Edits of the card (a website fixed, a tag added) are not.
-INTERACTIONS = frozenset({"created", "note", "status", "link", "merged", "person_added"})
+INTERACTIONS = frozenset(
+    {"created", "note", "status", "link", "link_done", "merged", "person_added"}
+)
 
 TAG_SEPARATOR = "\x1f"  # between aggregated tag labels (labels never hold control characters)
 

@@ -1,0 +1,242 @@
+"""Chasing: the scheduled job that reminds assignees, the ✅ that closes a follow-up
+from its reminder, and the follow-up a partner gets when it becomes interested.
+
+The job reads what is due from the database (`next_reminder_at`), sends one message per
+person and place with everything due for them, and stores each follow-up's next slot
+after now: a downtime across several slots gives one reminder, not one per slot.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from commands.followups import records
+from commands.followups.commands import create
+from commands.followups.policy import add_working_days, allowed, next_reminder
+from commands.followups.records import repo, rules
+from commands.followups.router import router
+from commands.followups.settings import ChasePolicy
+from commands.followups.views import line
+from commands.kit.context import Context
+from commands.kit.events import Reaction, Signal
+from commands.kit.jobs import Places
+from storage.models import Followup, FollowupOrigin, FollowupStatus, Role
+from storage.repos.core import MemberRepository, Ref
+from storage.repos.followups import FollowupRepository, FollowupSchedule
+from storage.repos.partners import PartnerRepository
+from storage.uow import UnitOfWork
+
+DONE_KEYS = frozenset({"✅", "✔", "☑", "✓"})
+# Follow-ups reminded in one pass at most; the rest go at the next pass, a moment later.
+BATCH = 5000
+
+
+@dataclass
+class Batch:
+    """The reminders of one pass for one person in one place."""
+
+    room_id: str
+    assignee: str
+    direct: bool
+    slot: datetime  # when the first of them was due to be reminded
+    items: list[Followup] = field(default_factory=list)
+    mentions: list[str] = field(default_factory=list)
+
+
+class ChaseJob:
+    name = "followups.chase"
+
+    async def next_due(self, uow: UnitOfWork) -> datetime | None:
+        return await FollowupSchedule(uow.session).next_due()
+
+    async def run_due(self, now: datetime, uow: UnitOfWork, places: Places) -> int:
+        handled = 0
+        for group in await FollowupSchedule(uow.session).groups_due(now):
+            handled += await self._group(group, now, uow, places)
+        return handled
+
+    async def _group(self, group: str, now: datetime, uow: UnitOfWork, places: Places) -> int:
+        due = await uow.repo(FollowupRepository, group).due(now, limit=BATCH)
+        by_room: dict[str, list[Followup]] = defaultdict(list)
+        for followup in due:
+            by_room[followup.room_id].append(followup)
+        handled = 0
+        for room_id, followups in by_room.items():
+            ctx = await places.room(room_id)
+            handled += await self._room(ctx, followups)
+        return handled
+
+    async def _room(self, ctx: Context, followups: Sequence[Followup]) -> int:
+        settings = rules(ctx)
+        policy = settings.policy(ctx.room.room_id)
+        tz = ctx.room.timezone
+        go = allowed(ctx.now, policy, tz)
+        if go > ctx.now:  # quiet hours, or a weekend: everything waits until allowed
+            for followup in followups:
+                followup.next_reminder_at = go
+            return 0
+        moderators = await _moderators(ctx)
+        batches: dict[tuple[str, str], Batch] = {}
+        for followup in followups:
+            overdue = followup.due_at is not None and followup.due_at < ctx.now
+            count = followup.overdue_reminders + (1 if overdue else 0)
+            mentions = [followup.assignee]
+            if overdue and count >= policy.mention_creator_from:
+                mentions.append(followup.creator)
+            if overdue and count >= policy.mention_moderators_from:
+                mentions += moderators
+            escalated = len(set(mentions)) > 1
+            direct = policy.deliver == "dm" and not escalated
+            key = (followup.assignee, "dm" if direct else "room")
+            slot = followup.next_reminder_at or ctx.now
+            batch = batches.setdefault(
+                key, Batch(ctx.room.room_id, followup.assignee, direct, slot)
+            )
+            batch.items.append(followup)
+            batch.mentions += [m for m in mentions if m not in batch.mentions]
+            self._advance(followup, ctx.now, policy, tz, overdue=overdue)
+        for batch in batches.values():
+            await self._send(ctx, batch)
+            for followup in batch.items:
+                await repo(ctx).record(
+                    followup,
+                    "reminded",
+                    actor="",
+                    now=ctx.now,
+                    detail={"overdue": followup.overdue_reminders, "direct": batch.direct},
+                )
+        return len(followups)
+
+    @staticmethod
+    def _advance(
+        followup: Followup, now: datetime, policy: ChasePolicy, tz: str, *, overdue: bool
+    ) -> None:
+        followup.reminders_sent += 1
+        if overdue:
+            followup.overdue_reminders += 1
+        assert followup.due_at is not None  # only follow-ups with a due date are chased
+        followup.next_reminder_at = next_reminder(followup.due_at, now, policy, tz)
+
+    @staticmethod
+    async def _send(ctx: Context, batch: Batch) -> None:
+        names = await _partner_names(ctx, batch.items)
+        data: dict[str, Any] = {
+            "assignee": batch.assignee,
+            "items": [line(f, ctx.now, names.get(f.partner_id or 0)) for f in batch.items],
+            "others": [m for m in batch.mentions if m != batch.assignee],
+            "tz": ctx.room.timezone,
+            "prefix": ctx.prefix,
+        }
+        about = Ref("followups", "reminder", ",".join(str(f.id) for f in batch.items))
+        # The same reminder, sent again after a lost commit, keeps its transaction id.
+        ctx.origin = f"followups:{ctx.group}:{about.id}:{batch.slot.isoformat()}"
+        if batch.direct:
+            await ctx.to_user(batch.assignee, "followups.reminder", about=about, **data)
+        else:
+            await ctx.notice("followups.reminder", about=about, mentions=batch.mentions, **data)
+
+
+async def _moderators(ctx: Context) -> list[str]:
+    """Who the fifth overdue reminder calls on: the group's moderators (the steering
+    committee), else the configured administrators."""
+    if ctx.group is None:
+        return list(ctx.settings.admins)
+    found = await ctx.uow.repo(MemberRepository, ctx.group).with_role_at_least(Role.MODERATOR)
+    return [m.user_id for m in found] or list(ctx.settings.admins)
+
+
+async def _partner_names(ctx: Context, followups: Sequence[Followup]) -> dict[int, str]:
+    book = ctx.repo(PartnerRepository)
+    names: dict[int, str] = {}
+    for partner_id in {f.partner_id for f in followups if f.partner_id is not None}:
+        partner = await book.get(partner_id)
+        if partner is not None:
+            names[partner_id] = partner.name
+    return names
+
+
+def _done_key(key: str) -> bool:
+    return key.replace("\ufe0f", "").strip() in DONE_KEYS
+
+
+@router.on_reaction(about=("followups", "reminder"), where=lambda e: _done_key(e.key))
+async def reminder_reaction(ctx: Context, event: Reaction) -> None:
+    await _close_by_reaction(ctx, event)
+
+
+@router.on_reaction(about=("followups", "created"), where=lambda e: _done_key(e.key))
+async def creation_reaction(ctx: Context, event: Reaction) -> None:
+    await _close_by_reaction(ctx, event)
+
+
+async def _close_by_reaction(ctx: Context, event: Reaction) -> None:
+    """A ✅ by the assignee or the creator closes the follow-ups the message was about;
+    anyone else's is ignored."""
+    if event.target is None or ctx.group is None:
+        return
+    ids = [int(i) for i in event.target.id.split(",") if i.isdigit()]
+    closed = []
+    for followup in await repo(ctx).by_ids(ids):
+        if followup.status != FollowupStatus.OPEN:
+            continue
+        if ctx.sender not in (followup.assignee, followup.creator):
+            continue
+        await records.close(ctx, followup, FollowupStatus.DONE, note=None)
+        closed.append(followup)
+    if not closed:
+        return
+    await ctx.audit("followup.done", numbers=[f.number for f in closed], by="reaction")
+    await ctx.send_rendered(
+        ctx.t(
+            "followups.done_by_reaction",
+            items=[{"number": f.number, "text": f.text} for f in closed],
+            by=ctx.sender,
+        ),
+        reply_to=event.relates_to,
+    )
+
+
+@router.on_signal("partners.status")
+async def partner_interested(ctx: Context, signal: Signal) -> None:
+    """A partner that becomes interested, with nobody following it up, gets a follow-up
+    for its owner (or whoever changed the status), due in a few working days."""
+    days = rules(ctx).interested_followup_days
+    if signal.data.get("after") != "interested" or days <= 0 or ctx.group is None:
+        return
+    partner_id = int(signal.data["partner_id"])
+    if await repo(ctx).open_for_partner(partner_id):
+        return
+    room = ctx.settings.main_room(ctx.group) if ctx.direct else ctx.room.room_id
+    policy = rules(ctx).policy(room or ctx.room.room_id)
+    due_at = add_working_days(ctx.now, days, policy, ctx.room.timezone)
+    assignee = str(signal.data.get("owner") or ctx.sender)
+    followup = await create(
+        ctx,
+        text=ctx.t.text("followups.auto.text", name=signal.data["name"]),
+        assignee=assignee,
+        due_at=due_at,
+        partner_id=partner_id,
+        origin=FollowupOrigin.AUTOMATIC,
+    )
+    await ctx.reply(
+        "followups.auto.created",
+        about=Ref("followups", "created", str(followup.id)),
+        mentions=[assignee],
+        number=followup.number,
+        assignee=assignee,
+        name=signal.data["name"],
+        due=ctx.t.long_date(due_at, ctx.room.timezone),
+    )
+
+
+@router.on_signal("partners.merged")
+async def partner_merged(ctx: Context, signal: Signal) -> None:
+    """Follow-ups about a duplicate now concern the partner it was merged into."""
+    await repo(ctx).retarget_partner(int(signal.data["source"]), int(signal.data["target"]))
+
+
+JOB = ChaseJob()
