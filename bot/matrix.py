@@ -379,11 +379,14 @@ class MatrixTransport:
         return None
 
     async def members(self, room_id: str) -> dict[str, str | None]:
-        """The joined members of a room and their display names."""
+        """The joined members of a room and their display names, the bot left out (it
+        is no member of the group: it votes on nothing, is chased for nothing)."""
         response = await self._call(self.client.joined_members(room_id))
         if not isinstance(response, JoinedMembersResponse):
             raise MatrixError(f"cannot list the members of {room_id}: {response}")
-        return {m.user_id: m.display_name for m in response.members}
+        return {
+            m.user_id: m.display_name for m in response.members if m.user_id != self.client.user_id
+        }
 
     async def direct_room(self, user_id: str, known: str | None) -> str:
         """The direct-message room with a user, created once (see DIRECT_MARKER)."""

@@ -135,7 +135,9 @@ class ChaseJob:
         # The same reminder, sent again after a lost commit, keeps its transaction id.
         ctx.origin = f"followups:{ctx.group}:{about.id}:{batch.slot.isoformat()}"
         if batch.direct:
-            await ctx.to_user(batch.assignee, "followups.reminder", about=about, **data)
+            await ctx.to_user(
+                batch.assignee, "followups.reminder", about=about, mentions=[batch.assignee], **data
+            )
         else:
             await ctx.notice("followups.reminder", about=about, mentions=batch.mentions, **data)
 

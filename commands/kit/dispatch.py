@@ -15,7 +15,7 @@ from commands.kit.events import Event, Message, parse
 from commands.kit.i18n import Rendered
 from commands.kit.registry import ParsedCommand
 from commands.kit.usage import usage_lines
-from storage.models import Role
+from storage.models import OutboxEvent, Role
 from storage.repos.core import Ref
 
 logger = logging.getLogger(__name__)
@@ -84,10 +84,21 @@ async def typed_event(
     if target_id is not None and hasattr(event, "target"):
         sent = await ctx.uow.outbox.by_event_id(target_id)
         ref = Ref.of(sent) if sent is not None else None
-        if ref is not None:
+        if ref is not None and sent is not None:
             # Frozen dataclass: build the event again with its target.
             event = type(event)(**{**event.__dict__, "target": ref})
+            await _act_for_its_group(ctx, sent)
     return event
+
+
+async def _act_for_its_group(ctx: Context, sent: OutboxEvent) -> None:
+    """An answer, in a direct message, to a message the bot sent there about a group's
+    record (a ✅ on a reminder) acts for that group, if the sender is one of its
+    members: whichever group their direct messages act for otherwise."""
+    if not ctx.direct or sent.group_id is None or sent.group_id == ctx.group:
+        return
+    if sent.group_id in await ctx.services.groups_of(ctx.uow, ctx.sender):
+        ctx.group = sent.group_id
 
 
 async def route(ctx: Context, event: Event) -> int:

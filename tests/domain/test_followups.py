@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from bot.cli import OWN_LOGGERS
 from bot.config import RoomSettings, Settings
+from commands.kit.clock import FakeClock
 from storage.models import Followup, FollowupEvent, PartnerEvent, Role
 from storage.repos.core import MemberRepository
 from tests.botkit import ALICE, BOB, CAROL, GROUP, ROOM, Sent, TestBot
@@ -307,7 +308,7 @@ async def test_a_huge_reminder_still_arrives(group: TestBot) -> None:
     assert "Tâche 59".encode() in sent.attachment.data
 
 
-async def test_dm_mode_sends_reminders_in_a_direct_message(db_url: str, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_dm_mode_sends_reminders_in_a_direct_message(db_url: str, clock: FakeClock) -> None:
     settings = Settings.model_validate(
         {
             "admins": [ALICE],
@@ -344,8 +345,6 @@ async def test_dm_mode_sends_reminders_in_a_direct_message(db_url: str, clock) -
 async def test_daylight_saving_keeps_the_local_hour(
     db_url: str, settings: Settings, start: str, due: str, expected: str
 ) -> None:
-    from commands.kit.clock import FakeClock
-
     bot = TestBot(settings, FakeClock(paris(start)))
     await bot.start()
     try:
@@ -439,3 +438,34 @@ async def test_no_follow_up_text_in_logs(group: TestBot, caplog: pytest.LogCaptu
     assert reminders(group.sent)
     assert "Zoé" not in caplog.text
     assert "Martin" not in caplog.text
+
+
+async def test_a_check_mark_in_a_direct_message_acts_for_the_reminders_group(
+    db_url: str, clock: FakeClock
+) -> None:
+    """Bob is in two groups; his direct messages act for neither until he chooses, yet
+    his ✅ on a reminder sent there closes the follow-up of the reminder's group."""
+    settings = Settings.model_validate(
+        {
+            "admins": [ALICE],
+            "rooms": [
+                RoomSettings(id=ROOM, locale="fr", timezone="Europe/Paris"),
+                RoomSettings(id=OTHER, locale="en", timezone="Europe/Paris"),
+            ],
+            "database": {"url": db_url},
+            "followups": {"deliver": "dm"},
+        }
+    )
+    bot = TestBot(settings, clock)
+    await bot.start()
+    try:
+        await bot.join(BOB)
+        await bot.join(BOB, room=OTHER)
+        await bot.say(f'!relance {BOB} Appeler echeance="mardi 14h"')
+        [sent] = reminders(await bot.travel(paris("2026-11-30 09:00")))
+        assert sent.content["m.mentions"] == {"user_ids": [BOB]}
+        [done] = await bot.deliver(bot.reaction(sent.event_id, sender=BOB, room=sent.room_id))
+        assert "marquée(s) faite(s) par @bob:fablab.test" in done.body
+        assert (await stored(bot, 1)).status == "done"
+    finally:
+        await bot.close()
