@@ -2,19 +2,39 @@
 
 dateparser does the parsing and is configured in one place, `_date_data`. The
 regexes here only rewrite common chat forms that dateparser misses ('14h30',
-'vendredi prochain', 'ce soir', 'le 1er') and correct what it returns: the
-default time of day, the future for a bare time or a bare day of the month, and
-offsets that must stay exact across a daylight-saving change.
+'vendredi prochain', 'ce soir', 'le 1er', 'deux jours', 'dans huit jours', 'by
+friday', 'a week from tomorrow') and correct what it returns: the default time of
+day, the future for a bare time or a bare day of the month, and offsets that must
+stay exact across a daylight-saving change. The days it has no words for, a part
+of a month ('mi-janvier', 'end of the month') and the nth weekday of a month ('le
+premier lundi de janvier'), are computed here on the local calendar, with
+dateparser still reading the month and the time of day. The word tables are in
+`timewords`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateparser.date import DateDataParser
+from dateutil.relativedelta import relativedelta, weekdays  # type: ignore[import-untyped]
+
+from commands.kit.timewords import (
+    CALENDAR_UNITS,
+    DAY_UNITS,
+    MONTH_PARTS,
+    ORDINAL_SUFFIXES,
+    ORDINALS,
+    SECOND_UNITS,
+    WEEKDAYS_EN,
+    WEEKDAYS_FR,
+    as_digits,
+)
 
 LOCALES = ("fr", "en")
 
@@ -24,11 +44,10 @@ DEFAULT_TIME = time(9, 0)
 # Longer than any plan a group makes; also keeps arithmetic far from overflow.
 MAX_DAYS = 100 * 366
 
-_WEEKDAYS_FR = "lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
-_WEEKDAYS_EN = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-# A count in a duration or an offset: '3', 'un', 'une', 'a', 'an', 'one'.
-_COUNT = r"(?:\d+|(?:un|une|a|an|one)\b)"
-_ONE = frozenset({"un", "une", "a", "an", "one"})
+_WEEKDAYS_FR = "|".join(WEEKDAYS_FR)
+_WEEKDAYS_EN = "|".join(WEEKDAYS_EN)
+# A count in a duration or an offset, once number words are digits ('deux' -> '2').
+_COUNT = r"\d+"
 
 _SPACES = re.compile(r"\s+")
 _DIGITS_ONLY = re.compile(r"\d+")
@@ -72,12 +91,6 @@ _PART_HOURS = {
 }
 
 # Durations: '3d', '1h30', '2 semaines', 'an hour', '1 week and 2 days'.
-_DAY_UNITS = dict.fromkeys(
-    ("w", "wk", "wks", "week", "weeks", "sem", "semaine", "semaines"), 7
-) | dict.fromkeys(("d", "day", "days", "j", "jour", "jours"), 1)
-_SECOND_UNITS = dict.fromkeys(
-    ("h", "hr", "hrs", "hour", "hours", "heure", "heures"), 3600
-) | dict.fromkeys(("m", "mn", "min", "mins", "minute", "minutes"), 60)
 _DURATION_PREFIX = re.compile(r"(?:dans|in)\s+")
 _DURATION_PIECE = re.compile(
     rf"(?P<count>{_COUNT})\s*(?P<unit>[a-zé]+)"
@@ -85,6 +98,50 @@ _DURATION_PIECE = re.compile(
     r"(?:\s*(?P<minutes>[0-5]\d)(?!\d)(?!\s*(?!(?:et|and)\b)[a-zé]))?"
 )
 _DURATION_GLUE = re.compile(r"\s*(?:,|\bet\b|\band\b)\s*|\s+")
+
+# Months and years have no fixed length: dateparser counts them ('dans 2 mois').
+_CALENDAR_OFFSET = re.compile(rf"{_COUNT}\s*(?:{'|'.join(CALENDAR_UNITS)})")
+
+# A deadline is the date itself: "d'ici vendredi", 'avant le 15', 'by friday',
+# 'vendredi au plus tard'. A duration after one is an offset: "d'ici 3 jours",
+# 'sous huitaine', 'within a week'.
+_DEADLINE = re.compile(
+    r"(?:(?P<prefix>(?P<fr>d'ici(?:\s+(?:à|a))?|avant|jusqu'(?:à|a)|jusqu'au|pour|sous"
+    r"|au plus tard)|by|before|until|till|within)\s+)?"
+    r"(?P<rest>.+?)(?:\s+(?P<latest>au plus tard|at the latest))?"
+)
+# An offset counted from a date: 'a week from tomorrow', '2 days from now', '3 days
+# after friday', "dans une semaine à partir d'aujourd'hui", '2 jours à compter du 15'.
+_FROM = re.compile(
+    rf"(?:(?:dans|in)\s+)?(?P<duration>{_COUNT}\s*[a-zé].*?)"
+    r"\s+(?:(?P<en>from|after)\s+|(?:à|a)\s+(?:partir|compter)\s+(?:de\s+|d'|(?P<du>du\s+))"
+    r"|apr[èe]s\s+)(?P<anchor>.+)"
+)
+# How many deadlines and offsets from a date may hold one another.
+_MAX_DEPTH = 2
+# A month, after 'de'/'du'/'of'/'in' or not, and an optional time of day: 'janvier',
+# "d'août", 'june 2027', 'du mois', 'du mois prochain', 'of the month', 'of next
+# month'. dateparser reads a named month.
+_MONTH = (
+    r"(?:(?:de|du|of|in)\s+|d')?"
+    r"(?:(?P<next>(?:le\s+)?mois\s+(?:prochain|suivant)|(?:the\s+)?(?:next|following)\s+month)"
+    r"|(?P<this>(?:(?:ce|le|the|this)\s+)?(?:mois|month)(?:-ci)?(?!\s+(?:de\s|d')))"
+    r"|(?:mois\s+(?:de\s+|d'))?(?P<name>[a-zà-ÿ]+\.?(?:\s+\d{4})?)(?:\s+prochain)?)"
+    r"(?:,?\s+(?P<time>.+))?"
+)
+# A part of a month: 'mi-janvier', 'à la mi-janvier', 'début février', 'fin du mois',
+# 'mid-january', 'early june', 'the end of next month'.
+_MONTH_PART = re.compile(
+    r"(?:(?:à|a|au|en|vers|at|in|on)\s+)?(?:(?:la|le|the)\s+)?"
+    rf"(?P<part>{'|'.join(MONTH_PARTS)})(?:-|\s+){_MONTH}"
+)
+# The nth weekday (or day) of a month: 'le premier lundi de janvier', 'le 2e mardi du
+# mois prochain', 'le dernier vendredi du mois', 'the last friday of the month'.
+_NTH_WEEKDAY = re.compile(
+    r"(?:(?:le|the|on\s+the)\s+)?"
+    rf"(?P<nth>{'|'.join(ORDINALS)}|[1-5](?:{'|'.join(ORDINAL_SUFFIXES)}))\s+"
+    rf"(?P<weekday>{_WEEKDAYS_FR}|{_WEEKDAYS_EN}|jour|day)\s+{_MONTH}"
+)
 
 
 def parse_datetime(text: str, *, now: datetime, tz: str, locale: str) -> datetime | None:
@@ -98,7 +155,31 @@ def parse_datetime(text: str, *, now: datetime, tz: str, locale: str) -> datetim
     - A date without a time of day means 09:00 local time that day.
     - An offset ('dans 3 jours', 'in 2 hours') keeps the time of day: days and
       weeks move the local calendar, hours and minutes are exact, so both stay
-      right across a daylight-saving change.
+      right across a daylight-saving change. Counts may be words up to thirty
+      ('dans deux jours', 'in twenty-one days'); 'une demi-heure' and 'half an
+      hour' are 30 minutes. In French, eight days are a week and fifteen two
+      ('dans huit jours', 'sous huitaine', 'dans quinze jours', 'sous quinzaine'),
+      but a count in digits is literal ('dans 8 jours').
+    - An offset from a date counts from it and keeps its time of day, 09:00 for a
+      day without one: 'a week from today', 'a week from tomorrow', '2 weeks from
+      friday at 2pm', "dans une semaine à partir d'aujourd'hui", '3 jours après
+      lundi', 'mardi en huit' (a week after next Tuesday). '2 days from now' is
+      'in 2 days'.
+    - A deadline is its date: "d'ici vendredi", 'avant le 15', "jusqu'au 15",
+      'pour demain', 'vendredi au plus tard', 'by friday', 'before monday', 'until
+      the 15th'. With a duration it is an offset: "d'ici 3 jours", 'sous 48h',
+      'within a week'.
+    - A part of a month: 'mi-janvier' and 'mid-january' are the 15th, 'début
+      janvier' and 'early january' the 1st, 'fin janvier', 'end of january' and
+      'late january' its last day; also 'fin du mois', 'end of next month'.
+    - The nth weekday of a month, first to fifth or last: 'le premier lundi de
+      janvier', 'le 2e mardi du mois prochain', 'le dernier vendredi du mois à
+      14h', 'the last friday of the month' ('jour'/'day' for the nth day). None
+      when the month has no such day, as a fifth Monday in February.
+    - In these month forms, a named month without a year is its next occurrence
+      still ahead, and 'du mois'/'of the month' is this month if the day is still
+      ahead, else next month. Ahead means after today, or today with a time still
+      ahead ('le dernier vendredi du mois à 14h' typed that Friday morning).
     - The future is preferred. A time alone ('à 14h') is today if still ahead,
       else tomorrow. A date without a year ('15/06', 'le 12') is the next one
       after today ('15/06' typed in November is next June); today counts only
@@ -127,11 +208,45 @@ def parse_datetime(text: str, *, now: datetime, tz: str, locale: str) -> datetim
 
 
 def _parse_datetime(
-    text: str, *, local_now: datetime, zone: ZoneInfo, tz: str, locale: str
+    text: str, *, local_now: datetime, zone: ZoneInfo, tz: str, locale: str, depth: int = 0
 ) -> datetime | None:
-    text = _clean(text)
+    text = as_digits(_clean(text))
     if not text or _DIGITS_ONLY.fullmatch(text):
         return None
+
+    def again(phrase: str, now: datetime = local_now) -> datetime | None:
+        return _parse_datetime(
+            phrase, local_now=now, zone=zone, tz=tz, locale=locale, depth=depth + 1
+        )
+
+    # A deadline and an offset from a date hold a date: read it again, but only so
+    # deep ('by a week from friday'), or 'by by by ...' would recurse without end.
+    nested = depth >= _MAX_DEPTH
+    deadline = None if nested else _DEADLINE.fullmatch(text)
+    if deadline and (deadline["prefix"] or deadline["latest"]):
+        rest = deadline["rest"]
+        if _duration_parts(rest) is not None or _CALENDAR_OFFSET.fullmatch(rest):
+            return again(f"{'dans' if deadline['fr'] else 'in'} {rest}")
+        return again(f"le {rest}" if deadline["prefix"] == "jusqu'au" else rest)
+
+    counted = None if nested else _FROM.fullmatch(text)
+    if counted:
+        # The offset read as from the anchor instead of from now, so that it keeps
+        # the anchor's time of day: 09:00 for a day typed without one.
+        anchor = again(f"le {counted['anchor']}" if counted["du"] else counted["anchor"])
+        offset_text = f"{'in' if counted['en'] else 'dans'} {counted['duration']}"
+        if anchor is None or not _OFFSET.fullmatch(offset_text):
+            return None
+        return again(offset_text, anchor.astimezone(zone))
+
+    for pattern, day_in in ((_MONTH_PART, _part_of_month), (_NTH_WEEKDAY, _nth_day)):
+        found = pattern.fullmatch(text)
+        if found is None:
+            continue
+        months = _months(found, local_now=local_now, tz=tz, locale=locale)
+        clock = _clock(found["time"], local_now=local_now, tz=tz, locale=locale)
+        if months is not None and clock is not None:
+            return _first_ahead(months, partial(day_in, found), clock, local_now, zone)
 
     offset = _OFFSET.fullmatch(text)
     if offset:
@@ -167,14 +282,15 @@ def _parse_datetime(
 
 def parse_duration(text: str, *, locale: str) -> timedelta | None:
     """Parse a duration ('3d', '2h', '90m', '1w', '3j', '1h30', '2 semaines', 'an hour',
-    'in 3 days', 'dans 2 semaines'); None when the text is not a positive duration.
+    'in 3 days', 'dans 2 semaines', 'deux jours', 'half an hour', 'huit jours' (a
+    week)); None when the text is not a positive duration.
 
     Units of both languages are read whatever `locale`, since '3d' is common in
     French rooms too. Months and years have no fixed length and are refused.
     Raises ValueError for an unknown locale.
     """
     _check_locale(locale)
-    duration = _duration_parts(_DURATION_PREFIX.sub("", _clean(text), count=1))
+    duration = _duration_parts(_DURATION_PREFIX.sub("", as_digits(_clean(text)), count=1))
     if duration is None:
         return None
     days, seconds = duration
@@ -287,16 +403,16 @@ def _duration_parts(text: str) -> tuple[int, int] | None:
         piece = _DURATION_PIECE.match(text, position)
         if piece is None:
             return None
-        count = 1 if piece["count"] in _ONE else int(piece["count"])
+        count = int(piece["count"])
         unit = piece["unit"]
-        if unit in _DAY_UNITS:
-            days += count * _DAY_UNITS[unit]
-        elif unit in _SECOND_UNITS:
-            seconds += count * _SECOND_UNITS[unit]
+        if unit in DAY_UNITS:
+            days += count * DAY_UNITS[unit]
+        elif unit in SECOND_UNITS:
+            seconds += count * SECOND_UNITS[unit]
         else:
             return None
         if piece["minutes"] is not None:
-            if _SECOND_UNITS.get(unit) != 3600:
+            if SECOND_UNITS.get(unit) != 3600:
                 return None
             seconds += int(piece["minutes"]) * 60
         position = piece.end()
@@ -342,6 +458,94 @@ def _next_day_of_month(
             return candidate
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return local
+
+
+def _months(
+    found: re.Match[str], *, local_now: datetime, tz: str, locale: str
+) -> list[tuple[int, int]] | None:
+    """The (year, month) a month form names, or two when it may be this month or a
+    later one: the first is taken if its day is still ahead. None for no month."""
+    this = (local_now.year, local_now.month)
+    following = (this[0] + 1, 1) if this[1] == 12 else (this[0], this[1] + 1)
+    if found["next"]:
+        return [following]
+    if found["this"]:
+        return [this, following]
+    named = _date_data(found["name"], now=local_now, tz=tz, locale=locale, parser="absolute-time")
+    if named is None or set(named[1]) not in ({"month"}, {"month", "year"}):
+        return None
+    # dateparser gives a day in the month it read; only the month and year count.
+    in_month = named[0].astimezone(local_now.tzinfo)
+    month = in_month.month
+    if "year" in named[1]:
+        return [(in_month.year, month)]
+    if month == local_now.month:
+        return [this, (local_now.year + 1, month)]
+    return [(local_now.year + (month < local_now.month), month)]
+
+
+def _clock(
+    text: str | None, *, local_now: datetime, tz: str, locale: str
+) -> tuple[time, bool] | None:
+    """The time of day typed after a day ('à 14h', 'at 2pm') and whether one was
+    typed: DEFAULT_TIME when none, None when `text` is not a time."""
+    if text is None:
+        return DEFAULT_TIME, False
+    text = _rewrite(text)
+    if not _TIME_ONLY.fullmatch(text):
+        return None
+    local_parts = _parse_local(text, local_now=local_now, tz=tz, locale=locale)
+    if local_parts is None or "time" not in local_parts[1]:
+        return None
+    return local_parts[0].time(), True
+
+
+def _first_ahead(
+    months: list[tuple[int, int]],
+    day_in: Callable[[int, int], date | None],
+    clock: tuple[time, bool],
+    local_now: datetime,
+    zone: ZoneInfo,
+) -> datetime | None:
+    """The day that `day_in` gives, at `clock`, in the first of `months` where it is
+    still ahead (after today, or today with a typed time still ahead), else in the
+    last one; None when that month has no such day (a fifth Monday)."""
+    at, timed = clock
+    for year, month in months[:-1]:
+        day = day_in(year, month)
+        if day is not None and (
+            day > local_now.date() or (timed and _at(day, at, zone) > local_now)
+        ):
+            return _at(day, at, zone).astimezone(UTC)
+    day = day_in(*months[-1])
+    return None if day is None else _at(day, at, zone).astimezone(UTC)
+
+
+def _part_of_month(found: re.Match[str], year: int, month: int) -> date:
+    """'mi-janvier' is the 15th, 'début janvier' the 1st, 'fin janvier' the last day."""
+    day: date = date(year, month, 1) + relativedelta(day=MONTH_PARTS[found["part"]])
+    return day
+
+
+def _nth_day(found: re.Match[str], year: int, month: int) -> date | None:
+    """The nth (or last) weekday, or day, of a month; None when there is none, as for
+    a fifth Monday in most months."""
+    nth = _ordinal(found["nth"])
+    name = found["weekday"]
+    # From the 1st, or from day 31 (the month's last day) for the last one, a
+    # weekday(n) moves on to the nth such day, or back to the last one.
+    if name in ("jour", "day"):
+        step = relativedelta(day=nth if nth > 0 else 31)
+    else:
+        index = WEEKDAYS_FR.index(name) if name in WEEKDAYS_FR else WEEKDAYS_EN.index(name)
+        step = relativedelta(day=1 if nth > 0 else 31, weekday=weekdays[index](nth))
+    day: date = date(year, month, 1) + step
+    return day if day.month == month else None
+
+
+def _ordinal(word: str) -> int:
+    """'premier' -> 1, '2e' -> 2, 'last' -> -1."""
+    return ORDINALS[word] if word in ORDINALS else int(word[0])
 
 
 def _check_locale(locale: str) -> None:

@@ -91,6 +91,117 @@ FRENCH = [
     ("le 27", paris(2026, 12, 27, 9)),
     ("le 12 à 15h", paris(2026, 12, 12, 15)),
     ("le 27 à 14h", paris(2026, 11, 27, 14)),
+    # Number words count like digits.
+    ("dans deux jours", paris(2026, 11, 29, 10)),
+    ("Dans Deux Jours", paris(2026, 11, 29, 10)),
+    ("dans trois semaines", paris(2026, 12, 18, 10)),
+    ("dans dix minutes", paris(2026, 11, 27, 10, 10)),
+    ("dans vingt et un jours", paris(2026, 12, 18, 10)),
+    ("dans vingt-et-un jours", paris(2026, 12, 18, 10)),
+    ("dans deux mois", paris(2027, 1, 27, 10)),
+    ("dans une demi-heure", paris(2026, 11, 27, 10, 30)),
+    ("dans un quart d'heure", paris(2026, 11, 27, 10, 15)),
+    # Eight days are a week, fifteen two; in digits, the count is literal.
+    ("dans huit jours", paris(2026, 12, 4, 10)),
+    ("DANS HUIT JOURS", paris(2026, 12, 4, 10)),
+    ("dans quinze jours", paris(2026, 12, 11, 10)),
+    ("d'ici huit jours", paris(2026, 12, 4, 10)),
+    ("d'ici quinze jours", paris(2026, 12, 11, 10)),
+    ("sous huitaine", paris(2026, 12, 4, 10)),
+    ("sous quinzaine", paris(2026, 12, 11, 10)),
+    ("dans une quinzaine de jours", paris(2026, 12, 11, 10)),
+    ("dans 8 jours", paris(2026, 12, 5, 10)),
+    ("dans 15 jours", paris(2026, 12, 12, 10)),
+    ("mardi en huit", paris(2026, 12, 8, 9)),
+    ("jeudi en huit à 14h", paris(2026, 12, 10, 14)),
+    ("demain en huit", paris(2026, 12, 5, 9)),
+    ("lundi en quinze", paris(2026, 12, 14, 9)),
+    # An offset from a date keeps its time of day, 09:00 for a day.
+    ("dans une semaine à partir d'aujourd'hui", paris(2026, 12, 4, 9)),
+    ("dans une semaine a partir d'aujourd'hui", paris(2026, 12, 4, 9)),
+    ("une semaine à partir de demain", paris(2026, 12, 5, 9)),
+    ("dans 2 jours à partir de maintenant", paris(2026, 11, 29, 10)),
+    ("3 jours après lundi", paris(2026, 12, 3, 9)),
+    ("trois jours à compter de lundi", paris(2026, 12, 3, 9)),
+    ("2 jours à compter du 15", paris(2026, 12, 17, 9)),
+    # A deadline is its date; with a duration, an offset.
+    ("d'ici vendredi", paris(2026, 12, 4, 9)),
+    ("d’ici vendredi", paris(2026, 12, 4, 9)),
+    ("D'ici Vendredi 17h", paris(2026, 12, 4, 17)),
+    ("d'ici le 15", paris(2026, 12, 15, 9)),
+    ("d'ici demain", paris(2026, 11, 28, 9)),
+    ("d'ici ce soir", paris(2026, 11, 27, 20)),
+    ("d'ici à lundi", paris(2026, 11, 30, 9)),
+    ("avant vendredi", paris(2026, 12, 4, 9)),
+    ("avant le 15", paris(2026, 12, 15, 9)),
+    ("jusqu'au 15", paris(2026, 12, 15, 9)),
+    ("jusqu'à vendredi", paris(2026, 12, 4, 9)),
+    ("pour demain", paris(2026, 11, 28, 9)),
+    ("vendredi au plus tard", paris(2026, 12, 4, 9)),
+    ("au plus tard lundi", paris(2026, 11, 30, 9)),
+    ("d'ici 3 jours", paris(2026, 11, 30, 10)),
+    ("d'ici deux semaines", paris(2026, 12, 11, 10)),
+    ("d'ici 2 mois", paris(2027, 1, 27, 10)),
+    ("sous 48h", paris(2026, 11, 29, 10)),
+    # A part of a month: the 15th, the 1st or the last day, the next one ahead.
+    ("mi-janvier", paris(2027, 1, 15, 9)),
+    ("mi janvier", paris(2027, 1, 15, 9)),
+    ("à la mi-janvier", paris(2027, 1, 15, 9)),
+    ("Mi-Janvier", paris(2027, 1, 15, 9)),
+    ("mi-fevrier", paris(2027, 2, 15, 9)),
+    ("MI-FÉVRIER", paris(2027, 2, 15, 9)),
+    ("mi-décembre à 14h", paris(2026, 12, 15, 14)),
+    ("mi-octobre", paris(2027, 10, 15, 9)),
+    ("mi-novembre", paris(2027, 11, 15, 9)),
+    ("mi-janvier 2028", paris(2028, 1, 15, 9)),
+    ("mi-janvier prochain", paris(2027, 1, 15, 9)),
+    ("début janvier", paris(2027, 1, 1, 9)),
+    ("debut janvier", paris(2027, 1, 1, 9)),
+    ("au début de mars", paris(2027, 3, 1, 9)),
+    ("début novembre", paris(2027, 11, 1, 9)),
+    ("début du mois prochain", paris(2026, 12, 1, 9)),
+    ("fin janvier", paris(2027, 1, 31, 9)),
+    ("fin janvier à 18h", paris(2027, 1, 31, 18)),
+    ("à la fin de janvier", paris(2027, 1, 31, 9)),
+    ("fin février", paris(2027, 2, 28, 9)),
+    ("fin février 2028", paris(2028, 2, 29, 9)),
+    ("fin aout", paris(2027, 8, 31, 9)),
+    ("fin d'août", paris(2027, 8, 31, 9)),
+    ("fin novembre", paris(2026, 11, 30, 9)),
+    ("fin du mois", paris(2026, 11, 30, 9)),
+    ("fin de mois", paris(2026, 11, 30, 9)),
+    ("fin du mois prochain", paris(2026, 12, 31, 9)),
+    ("d'ici la fin du mois", paris(2026, 11, 30, 9)),
+    ("avant la fin du mois", paris(2026, 11, 30, 9)),
+    ("d'ici fin janvier", paris(2027, 1, 31, 9)),
+    ("d'ici la mi-décembre", paris(2026, 12, 15, 9)),
+    # The nth weekday of a month. Today is the last Friday of November.
+    ("le premier lundi de janvier", paris(2027, 1, 4, 9)),
+    ("le 1er lundi de janvier", paris(2027, 1, 4, 9)),
+    ("premier lundi de janvier", paris(2027, 1, 4, 9)),
+    ("le premier lundi de janvier à 14h", paris(2027, 1, 4, 14)),
+    ("le premier lundi du mois de janvier", paris(2027, 1, 4, 9)),
+    ("le premier lundi de janvier 2028", paris(2028, 1, 3, 9)),
+    ("le premier lundi de mars", paris(2027, 3, 1, 9)),
+    ("le premier mercredi d'avril", paris(2027, 4, 7, 9)),
+    ("le 2e mardi de février", paris(2027, 2, 9, 9)),
+    ("le 2ème mardi de février", paris(2027, 2, 9, 9)),
+    ("le deuxieme mardi de fevrier", paris(2027, 2, 9, 9)),
+    ("le deuxième mardi du mois prochain", paris(2026, 12, 8, 9)),
+    ("le premier lundi du mois", paris(2026, 12, 7, 9)),
+    ("le dernier lundi du mois", paris(2026, 11, 30, 9)),
+    ("le dernier vendredi du mois", paris(2026, 12, 25, 9)),
+    ("le dernier vendredi du mois à 14h", paris(2026, 11, 27, 14)),
+    ("le dernier vendredi du mois à 9h", paris(2026, 12, 25, 9)),
+    ("le dernier vendredi de décembre", paris(2026, 12, 25, 9)),
+    ("le dernier vendredi de novembre", paris(2027, 11, 26, 9)),
+    ("le dernier jeudi du mois d'avril", paris(2027, 4, 29, 9)),
+    ("le 5e dimanche du mois", paris(2026, 11, 29, 9)),
+    ("le cinquième mardi de décembre", paris(2026, 12, 29, 9)),
+    ("le 5e vendredi de janvier", paris(2027, 1, 29, 9)),
+    ("le dernier jour du mois", paris(2026, 11, 30, 9)),
+    ("le premier jour du mois prochain", paris(2026, 12, 1, 9)),
+    ("d'ici le dernier vendredi du mois", paris(2026, 12, 25, 9)),
 ]
 
 ENGLISH = [
@@ -151,6 +262,70 @@ ENGLISH = [
     ("the 1st of december", paris(2026, 12, 1, 9)),
     ("the 12th", paris(2026, 12, 12, 9)),
     ("on the 12th", paris(2026, 12, 12, 9)),
+    # Number words.
+    ("in two weeks", paris(2026, 12, 11, 10)),
+    ("In Two Weeks", paris(2026, 12, 11, 10)),
+    ("in ten days", paris(2026, 12, 7, 10)),
+    ("in twenty-one days", paris(2026, 12, 18, 10)),
+    ("in thirty minutes", paris(2026, 11, 27, 10, 30)),
+    ("in half an hour", paris(2026, 11, 27, 10, 30)),
+    ("in two hours", paris(2026, 11, 27, 12)),
+    # An offset from a date keeps its time of day, 09:00 for a day.
+    ("a week from today", paris(2026, 12, 4, 9)),
+    ("A week from today", paris(2026, 12, 4, 9)),
+    ("3 weeks from today", paris(2026, 12, 18, 9)),
+    ("a week from tomorrow", paris(2026, 12, 5, 9)),
+    ("two weeks from friday", paris(2026, 12, 18, 9)),
+    ("a week from monday at 2pm", paris(2026, 12, 7, 14)),
+    ("a month from today", paris(2026, 12, 27, 9)),
+    ("3 days after friday", paris(2026, 12, 7, 9)),
+    ("2 days from now", paris(2026, 11, 29, 10)),
+    ("two days from now", paris(2026, 11, 29, 10)),
+    ("3 hours from now", paris(2026, 11, 27, 13)),
+    # Deadlines.
+    ("by friday", paris(2026, 12, 4, 9)),
+    ("by next monday", paris(2026, 11, 30, 9)),
+    ("before friday", paris(2026, 12, 4, 9)),
+    ("by tomorrow 5pm", paris(2026, 11, 28, 17)),
+    ("until monday", paris(2026, 11, 30, 9)),
+    ("by friday at the latest", paris(2026, 12, 4, 9)),
+    ("by the 15th", paris(2026, 12, 15, 9)),
+    ("by a week from tomorrow", paris(2026, 12, 5, 9)),
+    ("within a week", paris(2026, 12, 4, 10)),
+    ("within 3 days", paris(2026, 11, 30, 10)),
+    # Parts of a month.
+    ("mid-january", paris(2027, 1, 15, 9)),
+    ("mid january", paris(2027, 1, 15, 9)),
+    ("Mid-January", paris(2027, 1, 15, 9)),
+    ("in mid-january", paris(2027, 1, 15, 9)),
+    ("mid-feb", paris(2027, 2, 15, 9)),
+    ("mid-november", paris(2027, 11, 15, 9)),
+    ("mid-december at 3pm", paris(2026, 12, 15, 15)),
+    ("early january", paris(2027, 1, 1, 9)),
+    ("the start of march", paris(2027, 3, 1, 9)),
+    ("beginning of next month", paris(2026, 12, 1, 9)),
+    ("end of january", paris(2027, 1, 31, 9)),
+    ("the end of january", paris(2027, 1, 31, 9)),
+    ("late january", paris(2027, 1, 31, 9)),
+    ("at the end of the month", paris(2026, 11, 30, 9)),
+    ("end of next month", paris(2026, 12, 31, 9)),
+    ("by the end of the month", paris(2026, 11, 30, 9)),
+    ("by mid-january", paris(2027, 1, 15, 9)),
+    # The nth weekday of a month.
+    ("the first monday of january", paris(2027, 1, 4, 9)),
+    ("the 1st monday of january", paris(2027, 1, 4, 9)),
+    ("on the first monday of january", paris(2027, 1, 4, 9)),
+    ("the first monday in january", paris(2027, 1, 4, 9)),
+    ("first monday of january at 2pm", paris(2027, 1, 4, 14)),
+    ("the 2nd tuesday of february", paris(2027, 2, 9, 9)),
+    ("the second tuesday of next month", paris(2026, 12, 8, 9)),
+    ("the last friday of the month", paris(2026, 12, 25, 9)),
+    ("the last friday of the month at 5pm", paris(2026, 11, 27, 17)),
+    ("the last friday of december", paris(2026, 12, 25, 9)),
+    ("the fifth tuesday of december", paris(2026, 12, 29, 9)),
+    ("the last day of the month", paris(2026, 11, 30, 9)),
+    ("the first day of next month", paris(2026, 12, 1, 9)),
+    ("by the last friday of the month", paris(2026, 12, 25, 9)),
 ]
 
 GARBAGE = [
@@ -181,6 +356,36 @@ GARBAGE = [
     "next month",
     "in december",
     "in a bit",
+    # Deadlines, offsets from a date and parts of a month around no date.
+    "d'ici là",
+    "d'ici peu",
+    "avant",
+    "pour toujours",
+    "by",
+    "until",
+    "before blabla",
+    "a week from never",
+    "2 days from blabla",
+    "blabla from today",
+    "sous",
+    "mi-blabla",
+    "mi-temps",
+    "fin",
+    "fin de la réunion",
+    "the end",
+    "le premier lundi",
+    "le premier lundi de blabla",
+    "le premier lundi de janvier blabla",
+]
+
+# A fifth weekday that the month does not have: November and December 2026 have
+# four Fridays and Saturdays, February 2027 four Mondays and Thursdays.
+NO_SUCH_DAY = [
+    "le 5e lundi de février",
+    "le 5e jeudi de février 2027",
+    "le cinquième vendredi du mois",
+    "the 5th monday of february",
+    "the fifth saturday of next month",
 ]
 
 
@@ -200,7 +405,25 @@ def test_not_a_date(text: str, locale: str) -> None:
     assert parse_datetime(text, now=NOW, tz="Europe/Paris", locale=locale) is None
 
 
-@pytest.mark.parametrize("text", ["demain 9h", "dans 3 jours", "15/06", "à 14h"])
+@pytest.mark.parametrize("text", NO_SUCH_DAY)
+@pytest.mark.parametrize("locale", ["fr", "en"])
+def test_no_such_weekday(text: str, locale: str) -> None:
+    assert parse_datetime(text, now=NOW, tz="Europe/Paris", locale=locale) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "demain 9h",
+        "dans 3 jours",
+        "15/06",
+        "à 14h",
+        "a week from today",
+        "d'ici vendredi",
+        "mi-janvier",
+        "le premier lundi de janvier à 14h",
+    ],
+)
 def test_result_is_utc(text: str) -> None:
     result = parse_fr(text)
     assert result is not None
@@ -260,6 +483,28 @@ DAYLIGHT_SAVING = [
     (REPEATED_HOUR_AGAIN, "fr", "dans 1 heure", datetime(2026, 10, 25, 2, 30, tzinfo=UTC)),
     (REPEATED_HOUR_AGAIN, "en", "in 30 minutes", datetime(2026, 10, 25, 2, 0, tzinfo=UTC)),
     (REPEATED_HOUR_AGAIN, "fr", "dans 1 jour", datetime(2026, 10, 26, 1, 30, tzinfo=UTC)),
+    # Offsets from a date, deadlines and days of a month, on the local calendar.
+    (BEFORE_AUTUMN, "en", "a week from today", datetime(2026, 10, 31, 8, 0, tzinfo=UTC)),
+    (BEFORE_AUTUMN, "en", "2 days from now", datetime(2026, 10, 26, 9, 0, tzinfo=UTC)),
+    (BEFORE_AUTUMN, "fr", "dans huit jours", datetime(2026, 10, 31, 9, 0, tzinfo=UTC)),
+    (BEFORE_AUTUMN, "fr", "d'ici dimanche 14h", datetime(2026, 10, 25, 13, 0, tzinfo=UTC)),
+    (
+        BEFORE_AUTUMN,
+        "fr",
+        "le dernier dimanche d'octobre",
+        datetime(2026, 10, 25, 8, 0, tzinfo=UTC),
+    ),
+    (BEFORE_AUTUMN, "fr", "fin octobre", datetime(2026, 10, 31, 8, 0, tzinfo=UTC)),
+    (BEFORE_SPRING, "fr", "fin mars", datetime(2027, 3, 31, 7, 0, tzinfo=UTC)),
+    (BEFORE_SPRING, "fr", "d'ici demain", datetime(2027, 3, 28, 7, 0, tzinfo=UTC)),
+    (BEFORE_SPRING, "fr", "dans quinze jours", datetime(2027, 4, 10, 8, 0, tzinfo=UTC)),
+    (BEFORE_SPRING, "en", "a week from tomorrow", datetime(2027, 4, 4, 7, 0, tzinfo=UTC)),
+    (
+        BEFORE_SPRING,
+        "fr",
+        "le premier lundi du mois prochain",
+        datetime(2027, 4, 5, 7, 0, tzinfo=UTC),
+    ),
 ]
 
 
@@ -281,12 +526,44 @@ TODAY_OR_LATER = [
     ("lundi", paris(2026, 6, 22, 9)),
     ("lundi 14h", paris(2026, 6, 22, 14)),
     ("aujourd'hui 14h", paris(2026, 6, 15, 14)),
+    ("d'ici lundi", paris(2026, 6, 22, 9)),
+    ("a week from today", paris(2026, 6, 22, 9)),
+    # A day of a month: this one only with a time still ahead. Today is the third
+    # Monday of June.
+    ("mi-juin", paris(2027, 6, 15, 9)),
+    ("mi-juin à 14h", paris(2026, 6, 15, 14)),
+    ("mi-juin à 7h", paris(2027, 6, 15, 7)),
+    ("le troisième lundi du mois", paris(2026, 7, 20, 9)),
+    ("le troisième lundi du mois à 14h", paris(2026, 6, 15, 14)),
+    ("le 3e lundi de juin", paris(2027, 6, 21, 9)),
+    ("the third monday of june at 2pm", paris(2026, 6, 15, 14)),
 ]
 
 
 @pytest.mark.parametrize(("text", "expected"), TODAY_OR_LATER)
 def test_today_or_later(text: str, expected: datetime) -> None:
     assert parse_fr(text, now=JUNE_15_MORNING) == expected
+
+
+# The last day of a month: 'fin du mois' typed then is next month's.
+NOVEMBER_30_MORNING = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS).astimezone(UTC)
+
+LAST_DAY_OF_MONTH = [
+    ("fin du mois", paris(2026, 12, 31, 9)),
+    ("d'ici la fin du mois", paris(2026, 12, 31, 9)),
+    ("end of the month", paris(2026, 12, 31, 9)),
+    ("fin du mois à 18h", paris(2026, 11, 30, 18)),
+    ("fin novembre", paris(2027, 11, 30, 9)),
+    ("début du mois", paris(2026, 12, 1, 9)),
+    ("mi-décembre", paris(2026, 12, 15, 9)),
+    ("le dernier lundi du mois", paris(2026, 12, 28, 9)),
+    ("le dernier lundi du mois à 14h", paris(2026, 11, 30, 14)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), LAST_DAY_OF_MONTH)
+def test_last_day_of_month(text: str, expected: datetime) -> None:
+    assert parse_fr(text, now=NOVEMBER_30_MORNING) == expected
 
 
 def test_day_of_month_skips_short_months() -> None:
@@ -335,6 +612,38 @@ DURATIONS = [
     ("en", "1 week, 2 days", timedelta(days=9)),
     ("en", "1h30 and 2 days", timedelta(days=2, hours=1, minutes=30)),
     ("en", "3 jours", timedelta(days=3)),
+    # Number words, and French weeks of eight and fifteen days.
+    ("fr", "deux jours", timedelta(days=2)),
+    ("fr", "trois semaines", timedelta(weeks=3)),
+    ("fr", "dix minutes", timedelta(minutes=10)),
+    ("fr", "vingt et un jours", timedelta(days=21)),
+    ("fr", "vingt-cinq minutes", timedelta(minutes=25)),
+    ("fr", "dix-sept jours", timedelta(days=17)),
+    ("fr", "dix sept jours", timedelta(days=17)),
+    ("fr", "trente jours", timedelta(days=30)),
+    ("fr", "dans deux heures", timedelta(hours=2)),
+    ("fr", "deux heures et 10 minutes", timedelta(hours=2, minutes=10)),
+    ("fr", "une demi-heure", timedelta(minutes=30)),
+    ("fr", "un quart d'heure", timedelta(minutes=15)),
+    ("fr", "huit jours", timedelta(weeks=1)),
+    ("fr", "Huit Jours", timedelta(weeks=1)),
+    ("fr", "quinze jours", timedelta(weeks=2)),
+    ("fr", "une quinzaine", timedelta(weeks=2)),
+    ("fr", "une huitaine de jours", timedelta(weeks=1)),
+    ("fr", "8 jours", timedelta(days=8)),
+    ("fr", "huit semaines", timedelta(weeks=8)),
+    ("fr", "quinze minutes", timedelta(minutes=15)),
+    ("en", "one hour", timedelta(hours=1)),
+    ("en", "two hours", timedelta(hours=2)),
+    ("en", "Two Days", timedelta(days=2)),
+    ("en", "ten days", timedelta(days=10)),
+    ("en", "in two weeks", timedelta(weeks=2)),
+    ("en", "twenty-one days", timedelta(days=21)),
+    ("en", "twenty one days", timedelta(days=21)),
+    ("en", "thirty minutes", timedelta(minutes=30)),
+    ("en", "half an hour", timedelta(minutes=30)),
+    ("en", "a quarter of an hour", timedelta(minutes=15)),
+    ("en", "two weeks and three days", timedelta(days=17)),
 ]
 
 NOT_DURATIONS = [
@@ -357,6 +666,14 @@ NOT_DURATIONS = [
     ("en", "3d abc"),
     ("en", "2.5h"),
     ("en", "in"),
+    ("fr", "deux"),
+    ("fr", "huit"),
+    ("fr", "deux mois"),
+    ("fr", "trente et un jours"),
+    ("fr", "mardi en huit"),
+    ("en", "forty days"),
+    ("en", "a couple of days"),
+    ("en", "a week from today"),
 ]
 
 
