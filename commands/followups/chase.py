@@ -8,6 +8,7 @@ after now: a downtime across several slots gives one reminder, not one per slot.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,14 +20,13 @@ from commands.followups.commands import create
 from commands.followups.policy import add_working_days, allowed, next_reminder
 from commands.followups.records import repo, rules
 from commands.followups.router import router
-from commands.followups.settings import ChasePolicy
 from commands.followups.views import line
 from commands.kit.context import Context
 from commands.kit.events import Reaction, Signal
 from commands.kit.jobs import Places
 from storage.models import Followup, FollowupOrigin, FollowupStatus, Role
 from storage.repos.core import MemberRepository, Ref
-from storage.repos.followups import FollowupRepository, FollowupSchedule
+from storage.repos.followups import FollowupSchedule
 from storage.repos.partners import PartnerRepository
 from storage.uow import UnitOfWork
 
@@ -54,19 +54,17 @@ class ChaseJob:
         return await FollowupSchedule(uow.session).next_due()
 
     async def run_due(self, now: datetime, uow: UnitOfWork, places: Places) -> int:
-        handled = 0
-        for group in await FollowupSchedule(uow.session).groups_due(now):
-            handled += await self._group(group, now, uow, places)
-        return handled
-
-    async def _group(self, group: str, now: datetime, uow: UnitOfWork, places: Places) -> int:
-        due = await uow.repo(FollowupRepository, group).due(now, limit=BATCH)
-        by_room: dict[str, list[Followup]] = defaultdict(list)
+        # One query across groups (it reads the due range of `next_reminder_at` only),
+        # then one context per room.
+        due = await FollowupSchedule(uow.session).due(now, limit=BATCH)
+        by_room: dict[tuple[str, str], list[Followup]] = defaultdict(list)
         for followup in due:
-            by_room[followup.room_id].append(followup)
+            by_room[(followup.group_id, followup.room_id)].append(followup)
         handled = 0
-        for room_id, followups in by_room.items():
+        for (group, room_id), followups in by_room.items():
             ctx = await places.room(room_id)
+            if ctx.group != group:  # the room changed groups since: act for the record's
+                ctx.group = group
             handled += await self._room(ctx, followups)
         return handled
 
@@ -76,18 +74,23 @@ class ChaseJob:
         tz = ctx.room.timezone
         go = allowed(ctx.now, policy, tz)
         if go > ctx.now:  # quiet hours, or a weekend: everything waits until allowed
-            for followup in followups:
-                followup.next_reminder_at = go
+            await repo(ctx).reschedule([(f.id, {"next_reminder_at": go}) for f in followups])
             return 0
         moderators = await _moderators(ctx)
+        slots = functools.lru_cache(maxsize=None)(
+            lambda due: next_reminder(due, ctx.now, policy, tz)
+        )
         batches: dict[tuple[str, str], Batch] = {}
+        changes: list[tuple[int, dict[str, Any]]] = []
+        late: dict[int, int] = {}  # the overdue reminders of each, this one included
         for followup in followups:
-            overdue = followup.due_at is not None and followup.due_at < ctx.now
-            count = followup.overdue_reminders + (1 if overdue else 0)
+            assert followup.due_at is not None  # only follow-ups with a due date are chased
+            overdue = followup.due_at < ctx.now
+            late[followup.id] = followup.overdue_reminders + (1 if overdue else 0)
             mentions = [followup.assignee]
-            if overdue and count >= policy.mention_creator_from:
+            if overdue and late[followup.id] >= policy.mention_creator_from:
                 mentions.append(followup.creator)
-            if overdue and count >= policy.mention_moderators_from:
+            if overdue and late[followup.id] >= policy.mention_moderators_from:
                 mentions += moderators
             escalated = len(set(mentions)) > 1
             direct = policy.deliver == "dm" and not escalated
@@ -98,32 +101,32 @@ class ChaseJob:
             )
             batch.items.append(followup)
             batch.mentions += [m for m in mentions if m not in batch.mentions]
-            self._advance(followup, ctx.now, policy, tz, overdue=overdue)
-        for batch in batches.values():
-            await self._send(ctx, batch)
-            for followup in batch.items:
-                await repo(ctx).record(
-                    followup,
-                    "reminded",
-                    actor="",
-                    now=ctx.now,
-                    detail={"overdue": followup.overdue_reminders, "direct": batch.direct},
+            changes.append(
+                (
+                    followup.id,
+                    {
+                        "reminders_sent": followup.reminders_sent + 1,
+                        "overdue_reminders": late[followup.id],
+                        "next_reminder_at": slots(followup.due_at),
+                        "updated_at": ctx.now,
+                    },
                 )
+            )
+        names = await ctx.repo(PartnerRepository).names(
+            {f.partner_id for f in followups if f.partner_id is not None}
+        )
+        events = []
+        for batch in batches.values():
+            await self._send(ctx, batch, names)
+            events += [(f, {"overdue": late[f.id], "direct": batch.direct}) for f in batch.items]
+        # The rows change in two statements, not one each: the loaded objects are left
+        # as they were read (nothing flushes them one by one).
+        await repo(ctx).reschedule(changes)
+        await repo(ctx).record_many(events, "reminded", actor="", now=ctx.now)
         return len(followups)
 
     @staticmethod
-    def _advance(
-        followup: Followup, now: datetime, policy: ChasePolicy, tz: str, *, overdue: bool
-    ) -> None:
-        followup.reminders_sent += 1
-        if overdue:
-            followup.overdue_reminders += 1
-        assert followup.due_at is not None  # only follow-ups with a due date are chased
-        followup.next_reminder_at = next_reminder(followup.due_at, now, policy, tz)
-
-    @staticmethod
-    async def _send(ctx: Context, batch: Batch) -> None:
-        names = await _partner_names(ctx, batch.items)
+    async def _send(ctx: Context, batch: Batch, names: dict[int, str]) -> None:
         data: dict[str, Any] = {
             "assignee": batch.assignee,
             "items": [line(f, ctx.now, names.get(f.partner_id or 0)) for f in batch.items],
@@ -149,16 +152,6 @@ async def _moderators(ctx: Context) -> list[str]:
         return list(ctx.settings.admins)
     found = await ctx.uow.repo(MemberRepository, ctx.group).with_role_at_least(Role.MODERATOR)
     return [m.user_id for m in found] or list(ctx.settings.admins)
-
-
-async def _partner_names(ctx: Context, followups: Sequence[Followup]) -> dict[int, str]:
-    book = ctx.repo(PartnerRepository)
-    names: dict[int, str] = {}
-    for partner_id in {f.partner_id for f in followups if f.partner_id is not None}:
-        partner = await book.get(partner_id)
-        if partner is not None:
-            names[partner_id] = partner.name
-    return names
 
 
 def _done_key(key: str) -> bool:

@@ -147,7 +147,9 @@ async def listing(ctx: Context, args: Args) -> None:
     pages = max(1, -(-total // PAGE))
     if page > pages:
         raise CommandError("followups.page_out_of_range", page=page, pages=pages)
-    names = await _partner_names(ctx, rows)
+    names = await ctx.repo(PartnerRepository).names(
+        {f.partner_id for f in rows if f.partner_id is not None}
+    )
     await ctx.reply(
         "followups.list",
         heading=heading,
@@ -182,17 +184,6 @@ def _end_of_week(ctx: Context) -> datetime:
     local = ctx.now.astimezone(ZoneInfo(ctx.room.timezone))
     monday = local.date() + timedelta(days=7 - local.weekday())
     return datetime.combine(monday, datetime.min.time(), tzinfo=local.tzinfo)
-
-
-async def _partner_names(ctx: Context, rows: Any) -> dict[int, str]:
-    ids = {f.partner_id for f in rows if f.partner_id is not None}
-    book = ctx.repo(PartnerRepository)
-    names = {}
-    for partner_id in ids:
-        partner = await book.get(partner_id)
-        if partner is not None:
-            names[partner_id] = partner.name
-    return names
 
 
 @FOLLOWUP.command(
@@ -352,3 +343,26 @@ async def edit(ctx: Context, args: Args) -> None:
         due=t_due(ctx, followup.due_at),
         fields=sorted(changes),
     )
+
+
+@router.on_request("followups.create")
+async def create_for_another_domain(
+    ctx: Context,
+    *,
+    text: str,
+    assignee: str,
+    due_at: datetime | None = None,
+    partner_id: int | None = None,
+    origin: str = FollowupOrigin.MEETING.value,
+) -> dict[str, Any]:
+    """A follow-up another domain asks for (a meeting's `!action`): its number, and when
+    it is first chased."""
+    followup = await create(
+        ctx,
+        text=text,
+        assignee=assignee,
+        due_at=due_at,
+        partner_id=partner_id,
+        origin=FollowupOrigin(origin),
+    )
+    return {"id": followup.id, "number": followup.number, "reminder": followup.next_reminder_at}

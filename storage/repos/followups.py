@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, or_, select, update
 
 from storage.models import Followup, FollowupEvent, FollowupStatus
 from storage.repos.base import GroupRepository, Repository
@@ -102,6 +102,46 @@ class FollowupRepository(GroupRepository):
         await self.session.flush()
         return event
 
+    async def reschedule(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Change many follow-ups at once (a pass of reminders): (id, values) pairs, in
+        one statement per set of columns. Objects already loaded keep what they read."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for followup_id, values in changes:
+            by_columns.setdefault(tuple(sorted(values)), []).append({"id": followup_id, **values})
+        for rows in by_columns.values():
+            await self.session.execute(
+                update(Followup).where(Followup.group_id == self.group),
+                rows,
+                execution_options={"synchronize_session": False},
+            )
+
+    async def record_many(
+        self,
+        lines: Sequence[tuple[Followup, dict[str, Any]]],
+        kind: str,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        """The same history line for many follow-ups (a pass of reminders), in one
+        statement; their `updated_at` is the caller's to set."""
+        if not lines:
+            return
+        await self.session.execute(
+            insert(FollowupEvent),
+            [
+                {
+                    "followup_id": f.id,
+                    "kind": kind,
+                    "actor": actor,
+                    "at": now,
+                    "text": None,
+                    "detail": detail,
+                }
+                for f, detail in lines
+            ],
+        )
+
     async def history(self, followup: Followup) -> Sequence[FollowupEvent]:
         rows = await self.session.scalars(
             select(FollowupEvent)
@@ -132,15 +172,36 @@ class FollowupRepository(GroupRepository):
         """A page of follow-ups (soonest due first, those without a due date last; closed
         ones most recently closed first) and how many there are in all."""
         conditions = self._where(where)
-        total = await self.session.scalar(select(func.count(Followup.id)).where(*conditions))
-        if where.statuses == (OPEN,):
-            order: list[Any] = [Followup.due_at.is_(None), Followup.due_at, Followup.number]
+        total = await self.session.scalar(
+            select(func.count()).select_from(Followup).where(*conditions)
+        )
+        if where.statuses == (OPEN,) and (where.due_before or where.due_after):
+            # No follow-up without a due date is kept: the index gives the order.
+            order: list[Any] = [Followup.due_at, Followup.number]
+        elif where.statuses == (OPEN,):
+            order = [Followup.due_at.is_(None), Followup.due_at, Followup.number]
         else:
             order = [Followup.closed_at.is_(None), Followup.closed_at.desc(), Followup.number]
         rows = await self.session.scalars(
             select(Followup).where(*conditions).order_by(*order).limit(limit).offset(offset)
         )
         return rows.all(), int(total or 0)
+
+    async def overdue_by_assignee(self, now: datetime, *, limit: int) -> list[tuple[str, int]]:
+        """Who has overdue follow-ups, and how many, the most first."""
+        count = func.count(Followup.id)
+        rows = await self.session.execute(
+            select(Followup.assignee, count)
+            .where(
+                Followup.group_id == self.group,
+                Followup.status == OPEN,
+                Followup.due_at < now,
+            )
+            .group_by(Followup.assignee)
+            .order_by(count.desc(), Followup.assignee)
+            .limit(limit)
+        )
+        return [(assignee, int(n)) for assignee, n in rows]
 
     async def due(self, now: datetime, *, limit: int) -> Sequence[Followup]:
         """Open follow-ups whose next reminder has come, the earliest first."""
@@ -243,6 +304,17 @@ class FollowupSchedule(Repository):
                 and_(Followup.next_reminder_at.is_not(None), Followup.status == OPEN)
             )
         )
+
+    async def due(self, now: datetime, *, limit: int) -> Sequence[Followup]:
+        """Open follow-ups whose next reminder has come, in every group, the earliest
+        first (the range of `next_reminder_at` is all that is read)."""
+        rows = await self.session.scalars(
+            select(Followup)
+            .where(Followup.next_reminder_at <= now, Followup.status == OPEN)
+            .order_by(Followup.next_reminder_at, Followup.id)
+            .limit(limit)
+        )
+        return rows.all()
 
     async def groups_due(self, now: datetime) -> list[str]:
         rows = await self.session.scalars(

@@ -1,5 +1,6 @@
 """The partners' repository (see `book`), in parts: `records` (one partner's rows and
-history), `lists`, `search`, `people` and `index`, joined by `PartnerRepository`."""
+history), `lists`, `search`, `people`, `index` and `activity`, joined by
+`PartnerRepository`."""
 
 from storage.repos.partners.book import Card, MergeReport, PartnerRepository
 from storage.repos.partners.index import PartnerIndex

@@ -28,6 +28,7 @@ from storage.models import (
     PartnerTerm,
 )
 from storage.repos.links import LinkRepository
+from storage.repos.partners.activity import PartnerActivity
 from storage.repos.partners.index import index_rows
 from storage.repos.partners.lists import PartnerLists
 from storage.repos.partners.people import PartnerPeople
@@ -72,7 +73,7 @@ class MergeReport:
     filled: list[str] = field(default_factory=list)
 
 
-class PartnerRepository(PartnerPeople, PartnerSearch, PartnerLists):
+class PartnerRepository(PartnerPeople, PartnerSearch, PartnerLists, PartnerActivity):
     """One group's organisations, people and history; no handler writes SQL of its own.
 
     Every query is narrowed to the group; a partner of another group is never found,
