@@ -3,11 +3,12 @@ more line here (and its package under `commands/`)."""
 
 from __future__ import annotations
 
-from commands import core, followups, partners
+from commands import core, followups, partners, polls
 from commands.kit.domain import Domain
 
 DOMAINS: tuple[Domain, ...] = (
     core.DOMAIN,
     partners.DOMAIN,
     followups.DOMAIN,
+    polls.DOMAIN,
 )

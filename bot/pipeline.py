@@ -237,4 +237,5 @@ class Pipeline:
             event_id=row.event_id,
             thread_root=thread_root(row.content),
             inbox_id=row.id,
+            sent_at=row.origin_ts,
         )

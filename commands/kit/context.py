@@ -87,6 +87,7 @@ class Context:
         event_id: str | None = None,
         thread_root: str | None = None,
         inbox_id: int | None = None,
+        sent_at: datetime | None = None,
     ) -> None:
         self.services = services
         self.uow = uow
@@ -99,6 +100,9 @@ class Context:
         self.event_id = event_id
         self.thread_root = thread_root
         self.inbox_id = inbox_id
+        # When the homeserver says the event was sent (it may be handled later: after a
+        # downtime, a vote cast before a deadline is handled after it).
+        self.sent_at = sent_at or now
         # What causes what this context sends: the event it answers (a job sets its
         # own, such as a reminder's slot). Outbox rows derive their transaction ids from
         # it, so that handling the same thing again cannot send it twice.
@@ -452,6 +456,15 @@ class Context:
         what they write commits or rolls back with the rest."""
         for handler in self.services.registry.signal_handlers(name):
             await handler(self, Signal(name, data))
+
+    async def request(self, name: str, /, **data: Any) -> Any:
+        """Ask the domain that declared `on_request(name)` to do something, in this
+        transaction, and get its answer (a follow-up created for a meeting's action);
+        a CommandError when no domain of this bot does that."""
+        handler = self.services.registry.requests.get(name)
+        if handler is None:
+            raise CommandError("core.request.unavailable", name=name)
+        return await handler(self, **data)
 
     # --- Audit.
 

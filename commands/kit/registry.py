@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 Handler = Callable[["Context", "Args"], Awaitable[None]]
 EventCallback = Callable[["Context", E], Awaitable[None]]
 SignalHandler = Callable[["Context", Signal], Awaitable[None]]
+RequestHandler = Callable[..., Awaitable[Any]]
 MAX_LENGTH = 4000
 
 
@@ -225,6 +226,19 @@ class Router:
         self.entries: list[Command | Group] = []
         self.handlers: list[EventHandler[Any]] = []
         self.signals: list[tuple[str, SignalHandler]] = []
+        self.requests: dict[str, RequestHandler] = {}
+
+    def on_request(self, name: str) -> Callable[[RequestHandler], RequestHandler]:
+        """What another domain asks of this one and waits for (`Context.request`): the
+        meetings' `!action` asks the follow-ups to create one and gets its number."""
+
+        def register(handler: RequestHandler) -> RequestHandler:
+            if name in self.requests:
+                raise ValueError(f"request {name!r} declared twice")
+            self.requests[name] = handler
+            return handler
+
+        return register
 
     def on_signal(self, name: str) -> Callable[[SignalHandler], SignalHandler]:
         """What another domain tells (`Context.emit(name, ...)`): a partner's status changed."""
@@ -345,8 +359,13 @@ class Registry:
         self.entries: dict[str, Command | Group] = {}
         self.handlers: dict[str, list[EventHandler[Any]]] = {}
         self.signals: dict[str, list[SignalHandler]] = {}
+        self.requests: dict[str, RequestHandler] = {}
         for router in routers:
             self.domains.append(router.domain)
+            for name, answer in router.requests.items():
+                if name in self.requests:
+                    raise ValueError(f"request {name!r} declared by two domains")
+                self.requests[name] = answer
             for name, callback in router.signals:
                 self.signals.setdefault(name, []).append(callback)
             for handler in router.handlers:

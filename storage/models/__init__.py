@@ -30,6 +30,16 @@ from storage.models.partners import (
     PartnerTag,
     PartnerTerm,
 )
+from storage.models.polls import (
+    Decision,
+    Poll,
+    PollRefusal,
+    PollStatus,
+    PollVote,
+    Proposal,
+    ProposalStatus,
+    Voters,
+)
 
 __all__ = [
     "GROUP_LENGTH",
@@ -37,6 +47,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BotState",
+    "Decision",
     "DirectRoom",
     "Followup",
     "FollowupEvent",
@@ -60,8 +71,15 @@ __all__ = [
     "PartnerTag",
     "PartnerTerm",
     "PendingAction",
+    "Poll",
+    "PollRefusal",
+    "PollStatus",
+    "PollVote",
+    "Proposal",
+    "ProposalStatus",
     "Role",
     "Room",
     "RoomMember",
+    "Voters",
     "known_to_models",
 ]

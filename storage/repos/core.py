@@ -321,6 +321,16 @@ class InboxRepository(_HotPath):
         )
         return rows.all()
 
+    async def pending_sent_before(self, when: datetime) -> bool:
+        """Whether events sent before `when` still wait to be handled (a deadline must
+        not pass before the votes cast in time are counted)."""
+        found = await self.session.scalar(
+            select(InboxEvent.id)
+            .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.origin_ts <= when)
+            .limit(1)
+        )
+        return found is not None
+
     async def get(self, inbox_id: int) -> InboxEvent | None:
         return await self.session.get(InboxEvent, inbox_id)
 
@@ -491,6 +501,20 @@ class OutboxRepository(_HotPath):
         """The row the bot sent as this event (to trace a reaction or a response back)."""
         return await self.session.scalar(
             select(OutboxEvent).where(OutboxEvent.event_id == event_id).limit(1)
+        )
+
+    async def by_ref(self, ref: Ref) -> OutboxEvent | None:
+        """The latest message sent about a record (a poll's event), if still kept."""
+        return await self.session.scalar(
+            select(OutboxEvent)
+            .where(
+                OutboxEvent.ref_domain == ref.domain,
+                OutboxEvent.ref_kind == ref.kind,
+                OutboxEvent.ref_id == ref.id,
+                OutboxEvent.event_id.is_not(None),
+            )
+            .order_by(OutboxEvent.id.desc())
+            .limit(1)
         )
 
     async def last_sent(self, room_id: str) -> OutboxEvent | None:
