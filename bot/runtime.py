@@ -384,4 +384,4 @@ class Runtime:
             wait = SCHEDULER_IDLE
             if due is not None:
                 wait = min(SCHEDULER_IDLE, max(0.05, (due - self.clock.now()).total_seconds()))
-            await self._pause(wait)
+            await self._pause(max(wait, self.bot.scheduler.backoff()))

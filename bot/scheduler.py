@@ -17,11 +17,17 @@ from storage.db import is_outage
 
 logger = logging.getLogger(__name__)
 
+MAX_BACKOFF = 60  # seconds between passes at most, while a job keeps failing
+
 
 class Scheduler:
     def __init__(self, services: Services, jobs: Sequence[Job] = ()) -> None:
         self.services = services
         self.jobs: list[Job] = list(jobs)
+        # Jobs that failed at the last pass, and how many passes in a row some failed:
+        # the runtime waits longer between passes then, instead of retrying at once.
+        self.failed: list[str] = []
+        self.failing_passes = 0
 
     def register(self, job: Job) -> None:
         self.jobs.append(job)
@@ -35,6 +41,7 @@ class Scheduler:
         """One pass over every job, each in its own transaction; a failing job is logged
         and rolled back, and tried again at the next pass."""
         done = 0
+        failed: list[str] = []
         for job in self.jobs:
             try:
                 async with self.services.db.unit_of_work() as uow:
@@ -43,4 +50,14 @@ class Scheduler:
                 if is_outage(exc):
                     raise  # the database is away: the runtime waits, then every job runs again
                 logger.exception("scheduled job %s failed at %s", job.name, now.isoformat())
+                failed.append(job.name)
+        self.failed = failed
+        self.failing_passes = self.failing_passes + 1 if failed else 0
         return done
+
+    def backoff(self) -> float:
+        """Seconds to wait before the next pass when jobs keep failing (0 otherwise):
+        a job whose item is due and fails is not retried in a tight loop."""
+        if not self.failing_passes:
+            return 0.0
+        return float(min(MAX_BACKOFF, 2**self.failing_passes))
