@@ -11,15 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from commands.kit.settings import RoomId, Section
+from commands.kit.settings import Clock, RoomId, Section, clock
 
 _CLOCK = re.compile(r"([01]?\d|2[0-3])[:h]([0-5]\d)")
-
-
-def _clock(value: str) -> str:
-    if not _CLOCK.fullmatch(value.strip()):
-        raise ValueError('must be a time of day such as "09:00"')
-    return value.strip()
 
 
 def _hours(value: str) -> str:
@@ -33,19 +27,12 @@ def _quiet(value: str) -> str:
     return "" if not value.strip() else _hours(value)
 
 
-def clock(text: str) -> time:
-    match = _CLOCK.fullmatch(text.strip())
-    assert match is not None  # validated when the settings were loaded
-    return time(int(match[1]), int(match[2]))
-
-
 def _unique_rooms(rooms: list[RoomPolicy]) -> list[RoomPolicy]:
     if len({room.id for room in rooms}) != len(rooms):
         raise ValueError("a room is listed twice")
     return rooms
 
 
-Clock = Annotated[str, AfterValidator(_clock)]
 Span = Annotated[str, AfterValidator(_quiet)]
 
 

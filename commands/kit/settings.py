@@ -8,6 +8,7 @@ A domain reads its section with `settings.section(ItsSettings)`.
 from __future__ import annotations
 
 import re
+from datetime import time
 from typing import Annotated, Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 __all__ = [
     "CONSOLE_ROOM",
+    "Clock",
     "CoreSettings",
     "Locale",
     "RoomId",
@@ -31,6 +33,7 @@ Locale = Literal["fr", "en"]
 CONSOLE_ROOM = "!console"
 
 _USER_ID = re.compile(r"@[^:\s]+:\S+")
+_CLOCK = re.compile(r"([01]?\d|2[0-3])[:h]([0-5]\d)")
 _MAX_PREFIX_LENGTH = 3
 
 S = TypeVar("S", bound="Section")
@@ -83,7 +86,22 @@ def _check_prefix(value: str) -> str:
     return value
 
 
+def _check_clock(value: str) -> str:
+    if not _CLOCK.fullmatch(value.strip()):
+        raise ValueError('must be a time of day such as "09:00"')
+    return value.strip()
+
+
+def clock(text: str) -> time:
+    """A validated `Clock` setting as a time of day."""
+    match = _CLOCK.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"not a time of day: {text!r}")
+    return time(int(match[1]), int(match[2]))
+
+
 UserId = Annotated[str, AfterValidator(_check_user_id)]
+Clock = Annotated[str, AfterValidator(_check_clock)]  # a local time of day, "09:00"
 RoomId = Annotated[str, AfterValidator(_check_room_id)]
 TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
 GroupName = Annotated[str, AfterValidator(_check_group)]

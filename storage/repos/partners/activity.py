@@ -36,7 +36,7 @@ class PartnerActivity(PartnerRecords):
         ]
         total = await self.session.scalar(select(func.count(Partner.id)).where(*conditions))
         rows = await self.session.scalars(
-            select(Partner).where(*conditions).order_by(Partner.created_at).limit(limit)
+            select(Partner).where(*conditions).order_by(Partner.created_at, Partner.id).limit(limit)
         )
         return rows.all(), int(total or 0)
 
