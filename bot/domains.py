@@ -3,7 +3,7 @@ more line here (and its package under `commands/`)."""
 
 from __future__ import annotations
 
-from commands import core, followups, partners, polls
+from commands import core, digest, followups, meetings, members, partners, polls
 from commands.kit.domain import Domain
 
 DOMAINS: tuple[Domain, ...] = (
@@ -11,4 +11,7 @@ DOMAINS: tuple[Domain, ...] = (
     partners.DOMAIN,
     followups.DOMAIN,
     polls.DOMAIN,
+    meetings.DOMAIN,
+    members.DOMAIN,
+    digest.DOMAIN,
 )

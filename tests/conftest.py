@@ -141,6 +141,9 @@ def settings(db_url: str) -> Settings:
             "admins": [ALICE],
             "rooms": [RoomSettings(id=ROOM, locale="fr", timezone="Europe/Paris")],
             "database": {"url": db_url},
+            # Tests that count what the bot sends over weeks would count the weekly
+            # digest too; tests/domain/test_digest.py turns it on.
+            "digest": {"enabled": False},
         }
     )
 

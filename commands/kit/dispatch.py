@@ -102,7 +102,8 @@ async def _act_for_its_group(ctx: Context, sent: OutboxEvent) -> None:
 
 
 async def route(ctx: Context, event: Event) -> int:
-    """Run every handler that wants this event; returns how many ran.
+    """Run every handler that wants this event; returns how many acted (a handler that
+    returns False looked and had nothing to do: plain chat with no meeting running).
 
     They run in the caller's transaction. A CommandError rolls it back and is
     answered in the room (a reaction or a poll response has nothing to reply to).
@@ -111,8 +112,8 @@ async def route(ctx: Context, event: Event) -> int:
     ran = 0
     try:
         for handler in handlers:
-            await handler.handler(ctx, event)
-            ran += 1
+            if await handler.handler(ctx, event) is not False:
+                ran += 1
     except CommandError as exc:
         await ctx.uow.rollback()
         # Answer messages in their thread; other events with a notice.

@@ -161,7 +161,7 @@ class EventHandler(Generic[E]):
     domain: str
     types: tuple[str, ...]
     kind: type[E]
-    handler: Callable[[Context, E], Awaitable[None]]
+    handler: Callable[[Context, E], Awaitable[bool | None]]
     about: tuple[str, str] | None = None
     where: EventFilter[E] | None = None
 

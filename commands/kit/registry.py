@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from commands.kit.context import Context
 
 Handler = Callable[["Context", "Args"], Awaitable[None]]
-EventCallback = Callable[["Context", E], Awaitable[None]]
+# An event handler returns None, or False when it had nothing to do with the event.
+EventCallback = Callable[["Context", E], Awaitable[bool | None]]
 SignalHandler = Callable[["Context", Signal], Awaitable[None]]
 RequestHandler = Callable[..., Awaitable[Any]]
 MAX_LENGTH = 4000

@@ -19,7 +19,20 @@ from storage.models.core import (
     Room,
     RoomMember,
 )
+from storage.models.digest import DigestOptOut, DigestSchedule
 from storage.models.followups import Followup, FollowupEvent, FollowupOrigin, FollowupStatus
+from storage.models.meetings import (
+    AgendaItem,
+    AgendaOrigin,
+    AgendaStatus,
+    Attendee,
+    ItemKind,
+    LogLine,
+    Meeting,
+    MeetingItem,
+    MeetingStatus,
+)
+from storage.models.members import Admission, JoinRequest, RequestSource, RequestStatus
 from storage.models.partners import (
     Partner,
     PartnerEvent,
@@ -44,10 +57,17 @@ from storage.models.polls import (
 __all__ = [
     "GROUP_LENGTH",
     "TRIGRAM_INDEX",
+    "Admission",
+    "AgendaItem",
+    "AgendaOrigin",
+    "AgendaStatus",
+    "Attendee",
     "AuditEntry",
     "Base",
     "BotState",
     "Decision",
+    "DigestOptOut",
+    "DigestSchedule",
     "DirectRoom",
     "Followup",
     "FollowupEvent",
@@ -56,8 +76,14 @@ __all__ = [
     "GroupOwned",
     "InboxEvent",
     "InboxStatus",
+    "ItemKind",
+    "JoinRequest",
     "LastList",
     "Link",
+    "LogLine",
+    "Meeting",
+    "MeetingItem",
+    "MeetingStatus",
     "Member",
     "OutboxAction",
     "OutboxEvent",
@@ -77,6 +103,8 @@ __all__ = [
     "PollVote",
     "Proposal",
     "ProposalStatus",
+    "RequestSource",
+    "RequestStatus",
     "Role",
     "Room",
     "RoomMember",

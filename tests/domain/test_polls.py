@@ -43,6 +43,7 @@ def settings(db_url: str) -> Settings:
                 RoomSettings(id=OTHER, locale="en", timezone="Europe/Paris"),
             ],
             "database": {"url": db_url},
+            "digest": {"enabled": False},  # this file counts what the bot sends
         }
     )
 

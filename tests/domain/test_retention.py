@@ -21,6 +21,7 @@ def settings(db_url: str) -> Settings:
             "rooms": [{"id": ROOM}],
             "database": {"url": db_url},
             "retention": {"messages_days": 30, "audit_days": 60},
+            "digest": {"enabled": False},  # its weekly message would count here
         }
     )
 

@@ -1,0 +1,52 @@
+"""the weekly digest: each group's schedule, and who opted out of direct messages
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-30 03:20:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.types
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _utc() -> storage.types.UTCDateTime:
+    return storage.types.UTCDateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "digest_schedules",
+        sa.Column("group_id", sa.String(length=255), nullable=False),
+        sa.Column("weekday", sa.Integer(), nullable=False),
+        sa.Column("clock", sa.String(length=5), nullable=False),
+        sa.Column("next_at", _utc(), nullable=False),
+        sa.Column("last_sent_at", _utc(), nullable=True),
+        sa.Column("updated_at", _utc(), nullable=False),
+        sa.Column("updated_by", sa.String(length=255), nullable=True),
+        sa.PrimaryKeyConstraint("group_id", name=op.f("pk_digest_schedules")),
+    )
+    with op.batch_alter_table("digest_schedules") as batch_op:
+        batch_op.create_index("ix_digest_schedules_next", ["next_at"], unique=False)
+    op.create_table(
+        "digest_optouts",
+        sa.Column("group_id", sa.String(length=255), nullable=False),
+        sa.Column("user_id", sa.String(length=255), nullable=False),
+        sa.Column("at", _utc(), nullable=False),
+        sa.PrimaryKeyConstraint("group_id", "user_id", name=op.f("pk_digest_optouts")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("digest_optouts")
+    op.drop_table("digest_schedules")
