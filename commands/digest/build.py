@@ -89,22 +89,23 @@ async def build(ctx: Context, since: datetime, until: datetime) -> Digest:
         stale_total,
     )
     followups = ctx.repo(FollowupRepository)
-    overdue = await followups.overdue_by_assignee(now, limit=n + 1)
-    overdue_total = len(await followups.overdue_by_assignee(now, limit=10_000))
+    overdue = await followups.overdue_by_assignee(now, limit=10_000)
     digest.sections["followups_overdue"] = _section(
-        [{"user": user, "count": count} for user, count in overdue[:n]], overdue_total
+        [{"user": user, "count": count} for user, count in overdue[:n]], len(overdue)
     )
     week, week_total = await followups.find(Filter(due_after=now, due_before=now + WEEK), limit=n)
     digest.sections["followups_week"] = _section(
         [{"number": f.number, "text": f.text, "user": f.assignee, "due": f.due_at} for f in week],
         week_total,
     )
-    done, done_total = await followups.find(Filter(statuses=("done",), closed_since=since), limit=n)
+    done, done_total = await followups.find(
+        Filter(statuses=("done",), closed_since=since, closed_before=until), limit=n
+    )
     digest.sections["followups_done"] = _section(
         [{"number": f.number, "text": f.text, "user": f.assignee} for f in done], done_total
     )
     polls = ctx.repo(PollRepository)
-    open_polls = await polls.listing(status=PollStatus.OPEN.value, limit=n + 1)
+    open_polls = await polls.listing(status=PollStatus.OPEN.value, limit=1000)
     digest.sections["polls_open"] = _section(
         [
             {"number": p.number, "question": p.question, "closes": p.closes_at}

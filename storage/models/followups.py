@@ -35,7 +35,10 @@ class Followup(GroupOwned, Base):
         UniqueConstraint("group_id", "number", name="uq_followups_group_number"),
         # What the chasing job reads: open follow-ups whose next reminder has come.
         Index("ix_followups_next_reminder", "next_reminder_at", "group_id"),
-        Index("ix_followups_group_status_due", "group_id", "status", "due_at"),
+        # Lists by due date, and the digest's late follow-ups counted by person.
+        Index("ix_followups_group_status_due", "group_id", "status", "due_at", "assignee"),
+        # Done in a period (the digest).
+        Index("ix_followups_group_status_closed", "group_id", "status", "closed_at"),
         Index("ix_followups_group_assignee", "group_id", "assignee", "status"),
     )
 

@@ -23,6 +23,16 @@ class Partner(GroupOwned, Base):
         # Partners in use, alphabetically: the first page of `list`, its count, name search.
         Index("ix_partners_alive_name", "group_id", "removed_at", "name_key"),
         Index("ix_partners_group_interaction", "group_id", "last_interaction_at"),
+        # What the digest reads of a week: added, touched, gone quiet.
+        Index("ix_partners_group_alive_created", "group_id", "removed_at", "created_at"),
+        Index("ix_partners_group_alive_updated", "group_id", "removed_at", "updated_at"),
+        Index(
+            "ix_partners_group_alive_status_interaction",
+            "group_id",
+            "removed_at",
+            "status",
+            "last_interaction_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)

@@ -25,6 +25,7 @@ class Filter:
     due_before: datetime | None = None  # due strictly before this instant
     due_after: datetime | None = None  # due at or after it
     closed_since: datetime | None = None
+    closed_before: datetime | None = None
 
 
 class FollowupRepository(GroupRepository):
@@ -164,6 +165,8 @@ class FollowupRepository(GroupRepository):
             conditions.append(Followup.due_at >= where.due_after)
         if where.closed_since is not None:
             conditions.append(Followup.closed_at >= where.closed_since)
+        if where.closed_before is not None:
+            conditions.append(Followup.closed_at < where.closed_before)
         return conditions
 
     async def find(
@@ -189,7 +192,7 @@ class FollowupRepository(GroupRepository):
 
     async def overdue_by_assignee(self, now: datetime, *, limit: int) -> list[tuple[str, int]]:
         """Who has overdue follow-ups, and how many, the most first."""
-        count = func.count(Followup.id)
+        count = func.count()
         rows = await self.session.execute(
             select(Followup.assignee, count)
             .where(

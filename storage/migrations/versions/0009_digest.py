@@ -1,4 +1,6 @@
-"""the weekly digest: each group's schedule, and who opted out of direct messages
+"""the weekly digest: each group's schedule, who opted out of direct messages, and the
+indexes its reads of a week need (follow-ups late by person and done in a period;
+partners added, touched and gone quiet)
 
 Revision ID: 0009
 Revises: 0008
@@ -24,7 +26,30 @@ def _utc() -> storage.types.UTCDateTime:
     return storage.types.UTCDateTime(timezone=True)
 
 
+PARTNER_INDEXES = {
+    "ix_partners_group_alive_created": ["group_id", "removed_at", "created_at"],
+    "ix_partners_group_alive_updated": ["group_id", "removed_at", "updated_at"],
+    "ix_partners_group_alive_status_interaction": [
+        "group_id",
+        "removed_at",
+        "status",
+        "last_interaction_at",
+    ],
+}
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("followups") as batch_op:
+        batch_op.drop_index("ix_followups_group_status_due")
+        batch_op.create_index(
+            "ix_followups_group_status_due", ["group_id", "status", "due_at", "assignee"]
+        )
+        batch_op.create_index(
+            "ix_followups_group_status_closed", ["group_id", "status", "closed_at"]
+        )
+    with op.batch_alter_table("partners") as batch_op:
+        for name, columns in PARTNER_INDEXES.items():
+            batch_op.create_index(name, columns)
     op.create_table(
         "digest_schedules",
         sa.Column("group_id", sa.String(length=255), nullable=False),
@@ -50,3 +75,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("digest_optouts")
     op.drop_table("digest_schedules")
+    with op.batch_alter_table("partners") as batch_op:
+        for name in PARTNER_INDEXES:
+            batch_op.drop_index(name)
+    with op.batch_alter_table("followups") as batch_op:
+        batch_op.drop_index("ix_followups_group_status_closed")
+        batch_op.drop_index("ix_followups_group_status_due")
+        batch_op.create_index("ix_followups_group_status_due", ["group_id", "status", "due_at"])
