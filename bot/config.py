@@ -41,6 +41,7 @@ from commands.kit.settings import (
 )
 
 __all__ = [
+    "DATA_DIR_ENV",
     "ENV_PREFIX",
     "PLACEHOLDERS",
     "AppSettings",
@@ -55,6 +56,7 @@ __all__ = [
     "SyncSettings",
     "UserId",
     "WebSettings",
+    "data_dir",
     "load_settings",
     "require_matrix",
 ]
@@ -73,6 +75,11 @@ PLACEHOLDERS: frozenset[str] = frozenset(
 
 # PASSERELLE__SECTION__KEY=value overrides the file (whole name case-insensitive).
 ENV_PREFIX = "PASSERELLE__"
+
+# The folder of what the bot keeps on disk: its default SQLite database (the Docker image
+# sets it to its /data volume). Not a key: it changes a default, never a configured value.
+DATA_DIR_ENV = "PASSERELLE_DATA_DIR"
+DATABASE_FILE = "passerelle.db"
 
 _DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 _CREDENTIALS = ("password", "access_token")
@@ -146,6 +153,11 @@ class MatrixSettings(Section):
     password: Secret | None = None
     access_token: Secret | None = None
     device_name: str = Field(default="passerelle", min_length=1)
+    # The bot's encryption keys (a file); empty: beside the SQLite database, or
+    # passerelle-crypto.db in the working directory (see bot.crypto.crypto_store_path).
+    crypto_store: str | None = Field(default=None, min_length=1)
+    # Seconds an encrypted event waits for its room key before its sender is told.
+    key_wait: float = Field(default=30.0, gt=0, allow_inf_nan=False)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -257,9 +269,11 @@ def load_settings(
 
     `environ` defaults to `os.environ`. Raises ConfigError listing every problem found.
     """
+    environ = os.environ if environ is None else environ
     data = {} if path is None else _read_yaml(path)
     origins: dict[_Loc, str] = {}
-    problems = _apply_environment(data, os.environ if environ is None else environ, origins)
+    problems = _apply_environment(data, environ, origins)
+    _default_database(data, environ)
     placeholders = [
         _line(loc, f'still the example placeholder "{value}"', origins)
         for loc, value in _find_placeholders(data, ())
@@ -276,6 +290,26 @@ def load_settings(
     if problems or placeholders:
         raise ConfigError(*problems, *placeholders)
     return settings
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The folder for what the bot keeps on disk: PASSERELLE_DATA_DIR, else the working
+    directory (where the default `sqlite+aiosqlite:///passerelle.db` lives)."""
+    folder = (os.environ if environ is None else environ).get(DATA_DIR_ENV, "").strip()
+    return Path(folder) if folder else Path()
+
+
+def _default_database(data: dict[Any, Any], environ: Mapping[str, str]) -> None:
+    """With PASSERELLE_DATA_DIR set, a configuration that names no database (neither the
+    file nor PASSERELLE__DATABASE__URL) gets SQLite in that folder; one that names a
+    database keeps it (the Docker image once overrode a PostgreSQL URL here)."""
+    if not environ.get(DATA_DIR_ENV, "").strip():
+        return
+    section = data.get("database")
+    if section is None:  # absent, or an empty `database:`
+        section = data["database"] = {}
+    if isinstance(section, dict) and section.get("url") is None:
+        section["url"] = f"sqlite+aiosqlite:///{data_dir(environ) / DATABASE_FILE}"
 
 
 def require_matrix(settings: AppSettings) -> MatrixSettings:

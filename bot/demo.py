@@ -39,6 +39,7 @@ from nio import (
 
 from bot.app import default_catalog
 from bot.config import AppSettings, Settings
+from bot.crypto import ENCRYPTION_STATE
 from bot.homeserver import LocalSynapse, SynapseError, synapse_available
 from bot.matrix import MatrixError
 from bot.runtime import Runtime
@@ -335,7 +336,8 @@ class Demo:
                     name=ROOM_NAME,
                     topic=self.catalog.render(ROOM_LOCALE, "demo.room_topic").plain,
                     invite=[member.user_id, bot_id],
-                    initial_state=[KNOCK],
+                    # Encrypted, as Element creates a private room: the real thing.
+                    initial_state=[KNOCK, ENCRYPTION_STATE],
                 ),
                 "create the room",
             )
@@ -344,6 +346,7 @@ class Demo:
             await self._make_moderator(admin, created.room_id, bot_id)
         room_id = state.room_id
         assert room_id is not None
+        await self._encrypt(admin, room_id)
         in_room = _check(await member.joined_rooms(), "list bob's rooms")
         if room_id not in in_room.rooms and isinstance(await member.join(room_id), ErrorResponse):
             # Not invited (any more): alice lets him in again.
@@ -370,6 +373,18 @@ class Demo:
         response = await admin.to_device(ToDeviceMessage(WAKE_EVENT, bot_id, "*", {}))
         if isinstance(response, ErrorResponse):
             logger.warning("cannot wake the bot (%s); it will be ready within 30 s", response)
+
+    @staticmethod
+    async def _encrypt(admin: AsyncClient, room_id: str) -> None:
+        """Turn encryption on in a room an earlier version of the demo left without it
+        (once on, it stays on)."""
+        current = await admin.room_get_state_event(room_id, "m.room.encryption")
+        if isinstance(current, RoomGetStateEventResponse) and current.content.get("algorithm"):
+            return
+        _check(
+            await admin.room_put_state(room_id, "m.room.encryption", ENCRYPTION_STATE["content"]),
+            "turn encryption on in the room",
+        )
 
     @staticmethod
     async def _make_moderator(admin: AsyncClient, room_id: str, user_id: str) -> None:

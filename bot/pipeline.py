@@ -4,6 +4,12 @@ A text command goes to the registry; every other event (a reaction, a poll respo
 a membership change, ...) goes to the handlers the domains declared for its type. The
 handlers' writes, their messages and actions (outbox rows) and the inbox mark commit
 together, so an event is handled exactly once whatever fails.
+
+An encrypted event is decrypted when its turn comes (`decryptor`, the transport) and
+then handled as any other; its clear content is kept with its mark. One whose room
+key has not arrived waits (status "waiting"), and so do its room's later events, so
+that a room's events are always handled in order; its sender is told privately if
+the key has not come after `key_wait`.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
+from bot.crypto import ENCRYPTED, Decryptor, Unreadable
 from commands.kit.context import Context
 from commands.kit.dispatch import dispatch, route, typed_event
 from commands.kit.events import MEMBERSHIP, Membership
@@ -43,6 +51,7 @@ def is_edit(content: dict[str, Any]) -> bool:
 
 
 BATCH = 50  # pending events read at once
+KEY_WAIT = timedelta(seconds=30)  # see matrix.key_wait
 
 
 class Pipeline:
@@ -62,6 +71,14 @@ class Pipeline:
         self.committed: Callable[[Sequence[OutboxEvent]], None] | None = None
         self.ready: deque[InboxEvent] = deque()
         self.handled_up_to = 0  # the highest inbox id handled by this process
+        # Reads encrypted events (the Matrix transport); without it they are ignored.
+        self.decryptor: Decryptor | None = None
+        self.key_wait = KEY_WAIT
+        # Rooms whose oldest unhandled event waits for its room key, and when that wait
+        # ends; None until read from the database.
+        self.waiting: dict[str, datetime] | None = None
+        self._unblocked = False  # a room stopped waiting: its held-back events are due
+        self._new_keys = False  # room keys came since the waiting events were last tried
 
     async def ingest(
         self, events: Sequence[IncomingEvent], *, sync_token: str | None = None
@@ -94,30 +111,156 @@ class Pipeline:
         a batch smaller than BATCH was everything there was.
         """
         handled = 0
+        if self.decryptor is not None and self._retry_due():
+            handled += await self._retry_waiting()
         try:
             while self.ready:
                 row = self.ready.popleft()
-                if row.id > self.handled_up_to:
+                if row.id > self.handled_up_to and not self._held(row.room_id):
                     await self.process(row)
                     handled += 1
         except BaseException:
             self.ready.clear()  # read them back from the database next time
             raise
-        if handled:
+        if handled and not self._unblocked:
             return handled
+        self._unblocked = False
         while True:
             async with self.services.db.unit_of_work() as uow:
-                rows = await uow.inbox.pending(limit=BATCH)
+                rows = await uow.inbox.pending(limit=BATCH, besides_rooms=self.waiting or ())
             for row in rows:
+                if self._held(row.room_id):
+                    continue  # an earlier event of its room just started waiting
                 await self.process(row)
                 handled += 1
             if len(rows) < BATCH:
                 return handled
 
+    # --- Encrypted events: decrypted in turn, or waiting for their key.
+
+    def _held(self, room_id: str) -> bool:
+        """Whether a room's events wait behind one waiting for its room key."""
+        return bool(self.waiting) and room_id in (self.waiting or {})
+
+    def room_keys_arrived(self) -> None:
+        """The transport received room keys: the waiting events are tried again."""
+        self._new_keys = True
+
+    def _retry_due(self) -> bool:
+        """Whether to try the waiting events again: once after a start (which are they?),
+        then when keys came or a wait is over; not at every pass (each try is a query)."""
+        if self.waiting is None:
+            return True
+        deadline = self.next_key_deadline()
+        if deadline is None:
+            return False
+        return self._new_keys or self.services.clock.now() >= deadline
+
+    def next_key_deadline(self) -> datetime | None:
+        """When the first wait for a room key ends (the work loop wakes up then)."""
+        return min(self.waiting.values()) if self.waiting else None
+
+    async def _retry_waiting(self) -> int:
+        """Try again the events waiting for their key, oldest first: those whose key came
+        are handled (their rooms' held-back events follow in this pass), those whose
+        wait is over are given up."""
+        self._new_keys = False
+        async with self.services.db.unit_of_work() as uow:
+            rows = await uow.inbox.waiting()
+        self.waiting = {}
+        handled = 0
+        for row in rows:
+            if self._held(row.room_id):
+                continue  # an older event of the room still waits
+            await self.process(row)
+            if not self._held(row.room_id):
+                handled += 1
+                self._unblocked = True
+        return handled
+
+    async def _open(self, row: InboxEvent, now: datetime) -> bool:
+        """Decrypt an encrypted row in place (in memory: the clear content is written
+        with the row's mark). False when it cannot be handled now: its key has not come
+        (it waits, with its room), or it never will."""
+        assert self.decryptor is not None
+        try:
+            clear = self.decryptor.decrypt(row)
+        except Exception as exc:
+            status = InboxStatus.UNREADABLE
+            if isinstance(exc, Unreadable):
+                logger.warning(
+                    "encrypted event %s in %s from %s cannot be read: %s",
+                    row.event_id,
+                    row.room_id,
+                    row.sender,
+                    exc,
+                )
+            else:  # a fault of ours or of the library: not a reason to stop the room
+                logger.exception("encrypted event %s (ref %s) not decrypted", row.event_id, row.id)
+                status = InboxStatus.FAILED
+            async with self.services.db.unit_of_work() as uow:
+                await uow.inbox.mark(row.id, status, now=now, error=repr(exc)[:2000], pending=True)
+            return False
+        if clear is not None:
+            row.event_type, row.content = clear.event_type, clear.content
+            return True
+        deadline = row.received_at + self.key_wait
+        if now >= deadline:
+            await self._give_up(row, now)
+            return False
+        if row.status != InboxStatus.WAITING:
+            async with self.services.db.unit_of_work() as uow:
+                await uow.inbox.mark(row.id, InboxStatus.WAITING, now=now, pending=True)
+            row.status = InboxStatus.WAITING
+            logger.info(
+                "encrypted event %s in %s from %s waits for its room key",
+                row.event_id,
+                row.room_id,
+                row.sender,
+            )
+            self.decryptor.request_key(row)
+        if self.waiting is None:
+            self.waiting = {}
+        self.waiting.setdefault(row.room_id, deadline)
+        return False
+
+    async def _give_up(self, row: InboxEvent, now: datetime) -> None:
+        """No key in time: the event is marked unreadable, and its sender (a member of
+        the room) is told privately, with how to fix it, in the room's language."""
+        async with self.services.db.unit_of_work() as uow:
+            if not await uow.inbox.mark(
+                row.id, InboxStatus.UNREADABLE, now=now, error="no room key", pending=True
+            ):
+                await uow.rollback()
+                return
+            ctx = await self._context(uow, row, now)
+            if await uow.room_members.membership(row.room_id, row.sender) in (None, "join"):
+                await ctx.to_user(
+                    row.sender,
+                    "core.e2e.unreadable",
+                    at=row.origin_ts,
+                    tz=ctx.room.timezone,
+                    locale=ctx.room.locale,
+                    link=f"https://matrix.to/#/{quote(row.room_id)}/{quote(row.event_id)}",
+                )
+            queued = list(uow.outbox.added)
+        if self.committed is not None:
+            self.committed(queued)
+        logger.info(
+            "encrypted event %s in %s from %s: no room key after %.0f s; sender told",
+            row.event_id,
+            row.room_id,
+            row.sender,
+            self.key_wait.total_seconds(),
+        )
+
     async def process(self, row: InboxEvent) -> None:
         """One row: the handlers' writes, their messages and the mark commit together."""
         now = self.services.clock.now()
         started = time.perf_counter()
+        decrypted = row.event_type == ENCRYPTED and self.decryptor is not None
+        if decrypted and not await self._open(row, now):
+            return
         what = row.event_type
         try:
             async with self.services.db.unit_of_work() as uow:
@@ -128,6 +271,8 @@ class Pipeline:
                 if not await uow.inbox.mark(row.id, status, now=now, group=ctx.group, pending=True):
                     await uow.rollback()
                     return
+                if decrypted:
+                    await uow.inbox.set_clear(row.id, row.event_type, row.content)
                 queued = list(uow.outbox.added)
             self.handled_up_to = max(self.handled_up_to, row.id)
             if self.committed is not None:
@@ -170,7 +315,10 @@ class Pipeline:
         if event_type == "m.room.message":
             if is_edit(content) or content.get("msgtype") == "m.notice":
                 return InboxStatus.IGNORED, event_type  # edits; other bots' notices
-            await self._note_member(ctx, room_id)
+            if not await self._note_member(ctx, room_id):
+                # Confidentiality: only the room's joined members are answered.
+                logger.info("message in %s from %s, not a member: ignored", room_id, ctx.sender)
+                return InboxStatus.IGNORED, event_type
             name: str | None = None
             body, formatted = content.get("body"), content.get("formatted_body")
             if content.get("msgtype") == "m.text" and isinstance(body, str):
@@ -215,16 +363,21 @@ class Pipeline:
         typed = Membership(**{**event.__dict__, "previous": previous})
         return InboxStatus.DONE if await route(ctx, typed) else InboxStatus.IGNORED
 
-    async def _note_member(self, ctx: Context, room_id: str) -> None:
+    async def _note_member(self, ctx: Context, room_id: str) -> bool:
         """Whoever speaks in a room is in it (for a room whose members the bot has not
-        been told about yet). Who is known to be in is kept in memory: the database is
-        asked once per speaker and room."""
+        been told about yet); False for someone the room's events say is not joined
+        (they left, knock, are invited or banned). Who is known to be in is kept in
+        memory: the database is asked once per speaker and room."""
         known = self.services.speakers
         if (room_id, ctx.sender) in known:
-            return
-        if await ctx.uow.room_members.membership(room_id, ctx.sender) is None:
+            return True
+        membership = await ctx.uow.room_members.membership(room_id, ctx.sender)
+        if membership is None:
             await ctx.uow.room_members.set(room_id, ctx.sender, "join", now=ctx.now)
+        elif membership != "join":
+            return False
         known.add((room_id, ctx.sender))
+        return True
 
     async def _context(self, uow: UnitOfWork, row: InboxEvent, now: datetime) -> Context:
         place = await self.services.place(uow, row.room_id, row.sender)

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from bot.app import Bot
 from bot.config import AppSettings, require_matrix
+from bot.crypto import crypto_store_path
 from bot.domains import DOMAINS
 from bot.matrix import LoginRefused, MatrixError, MatrixTransport, SyncBatch
 from bot.pipeline import SYNC_TOKEN
@@ -34,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 ACCESS_TOKEN = "access_token"  # noqa: S105 (a state key, not a secret)
 DEVICE_ID = "device_id"
+# The device whose encryption keys the crypto store holds (see `_open_crypto`).
+CRYPTO_DEVICE = "crypto_device"
 MAX_BACKOFF = 30.0
 SCHEDULER_IDLE = 60.0
 STOP_GRACE = 10.0  # seconds the loops get to finish their pass on a clean stop
@@ -72,9 +75,15 @@ class Runtime:
         self.health.connected = True
         self.services.health = self.health
         self.transport = MatrixTransport(
-            self.matrix_settings, sync_timeout_ms=settings.sync.timeout_ms
+            self.matrix_settings,
+            sync_timeout_ms=settings.sync.timeout_ms,
+            crypto_store=crypto_store_path(
+                self.matrix_settings.crypto_store, settings.database.url
+            ),
         )
         self.services.media = self.transport
+        self.bot.pipeline.decryptor = self.transport
+        self.bot.pipeline.key_wait = timedelta(seconds=self.matrix_settings.key_wait)
         self.sender = self.bot.sender(self.transport)
         self.tasks = Tasks()
         self.work = asyncio.Event()  # events stored: the work loop has something to handle
@@ -99,6 +108,7 @@ class Runtime:
             self.health.started_at = self.clock.now()
             if not await self._login():
                 return
+            await self._open_crypto()
             await self._join_configured_rooms()
             self.tasks.spawn(self._sync_loop(), "sync")
             self.tasks.spawn(self._work_loop(), "work")
@@ -215,6 +225,26 @@ class Runtime:
         logger.info("logged in as %s on device %s", self.transport.user_id, device)
         return True
 
+    async def _open_crypto(self) -> None:
+        """Open the device's crypto store, refusing to go on if the keys of a device that
+        had some are gone (CryptoStoreLost, one line: see bot.crypto), then publish the
+        device's keys so that members' clients can encrypt for it."""
+        device = self.transport.client.device_id
+        async with self.services.db.unit_of_work() as uow:
+            known = await uow.state.get(CRYPTO_DEVICE)
+        await self.transport.open_crypto(known_device=known == device)
+        if known != device:
+            async with self.services.db.unit_of_work() as uow:
+                await uow.state.set(CRYPTO_DEVICE, device, now=self.clock.now())
+        await self._keep_keys()
+
+    async def _keep_keys(self) -> None:
+        """Key upkeep after a sync; a failure is logged and tried again after the next."""
+        try:
+            await self.transport.keep_keys()
+        except MatrixError as exc:
+            logger.warning("encryption keys: %s; trying again after the next sync", exc)
+
     async def _join_configured_rooms(self) -> None:
         try:
             joined = await self.transport.joined_rooms()
@@ -292,8 +322,11 @@ class Runtime:
             since = batch.next_batch
             self.health.sync_ok(self.clock.now())
             self.synced.set()
-            if events:
-                self.work.set()
+            if batch.room_keys:
+                self.bot.pipeline.room_keys_arrived()
+            if events or (batch.room_keys and self.bot.pipeline.waiting):
+                self.work.set()  # new events, or keys some waiting events may need
+            await self._keep_keys()
 
     async def _store(self, batch: SyncBatch, invited_rooms: set[str]) -> list[IncomingEvent]:
         """Accept invitations and store the batch's events with its token."""
@@ -325,6 +358,15 @@ class Runtime:
                 logger.warning(
                     "ignoring an invitation to %s from %s (not an admin)", room_id, inviter
                 )
+                # The moderators see it in `!audit`: someone tried to bring the bot along.
+                async with self.services.db.unit_of_work() as uow:
+                    await uow.audit.record(
+                        actor=inviter,
+                        action="bot.invite_ignored",
+                        now=self.clock.now(),
+                        room_id=room_id,
+                        group=self.settings.default_group,
+                    )
                 continue
             if await self.transport.join(room_id):
                 invited_rooms.add(room_id)
@@ -351,7 +393,11 @@ class Runtime:
                 await self._survive_database("work", exc)
                 continue
             self._database_back()
-            await self._pause(SCHEDULER_IDLE, self.work)
+            wait = SCHEDULER_IDLE
+            deadline = self.bot.pipeline.next_key_deadline()
+            if deadline is not None:  # an event waits for its room key until then
+                wait = min(wait, max(0.05, (deadline - self.clock.now()).total_seconds()))
+            await self._pause(wait, self.work)
 
     async def _send_loop(self) -> None:
         """Send what was committed to the outbox, and retry what failed when it is due."""

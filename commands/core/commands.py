@@ -206,6 +206,7 @@ async def status(ctx: Context, args: Args) -> None:
         # The status command itself is still pending: it is not waiting for anything.
         inbox_pending=await ctx.uow.inbox.count(InboxStatus.PENDING, besides=ctx.inbox_id),
         inbox_failed=await ctx.uow.inbox.count(InboxStatus.FAILED),
+        inbox_waiting=await ctx.uow.inbox.count(InboxStatus.WAITING),
         outbox_pending=await ctx.uow.outbox.count(OutboxStatus.PENDING),
         outbox_failed=await ctx.uow.outbox.count(OutboxStatus.FAILED),
     )

@@ -34,6 +34,15 @@ class InboxStatus(enum.StrEnum):
     DONE = "done"
     FAILED = "failed"
     IGNORED = "ignored"
+    # An encrypted event whose room key has not arrived: still to be handled, and its
+    # room's later events wait behind it.
+    WAITING = "waiting"
+    # An encrypted event given up on (no key in time, or one that cannot be read).
+    UNREADABLE = "unreadable"
+
+
+# The statuses of events still to be handled.
+UNHANDLED = (InboxStatus.PENDING, InboxStatus.WAITING)
 
 
 class OutboxStatus(enum.StrEnum):
@@ -161,7 +170,7 @@ class OutboxEvent(Base):
     group_id: Mapped[str | None] = mapped_column(String(GROUP_LENGTH))
     ref_domain: Mapped[str | None] = mapped_column(String(32))
     ref_kind: Mapped[str | None] = mapped_column(String(32))
-    ref_id: Mapped[str | None] = mapped_column(String(64))
+    ref_id: Mapped[str | None] = mapped_column(Text)  # a reminder's: its follow-ups' ids
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]

@@ -30,6 +30,7 @@ from storage.models import (
     Room,
     RoomMember,
 )
+from storage.models.core import UNHANDLED
 from storage.repos.base import GroupRepository, Repository
 
 __all__ = [
@@ -99,7 +100,10 @@ def _statements(dialect: str) -> dict[str, Any]:
             group_id=bindparam("group_id"),
         ),
         "inbox_mark_pending": update(inbox)
-        .where(inbox.c.id == bindparam("row_id"), inbox.c.status == InboxStatus.PENDING.value)
+        .where(
+            inbox.c.id == bindparam("row_id"),
+            inbox.c.status.in_([status.value for status in UNHANDLED]),
+        )
         .values(
             status=bindparam("status"),
             processed_at=bindparam("processed_at"),
@@ -311,22 +315,42 @@ class InboxRepository(_HotPath):
         self.added.append(InboxEvent(id=new_id, **values))
         return True
 
-    async def pending(self, limit: int = 100) -> Sequence[InboxEvent]:
-        """Pending events, oldest first (the order they reached the bot)."""
+    async def pending(
+        self, limit: int = 100, *, besides_rooms: Iterable[str] = ()
+    ) -> Sequence[InboxEvent]:
+        """Pending events, oldest first (the order they reached the bot); `besides_rooms`:
+        leave out these rooms (their events wait behind one waiting for its key)."""
+        query = select(InboxEvent).where(InboxEvent.status == InboxStatus.PENDING)
+        rooms = list(besides_rooms)
+        if rooms:
+            query = query.where(InboxEvent.room_id.not_in(rooms))
+        rows = await self.session.scalars(query.order_by(InboxEvent.id).limit(limit))
+        return rows.all()
+
+    async def waiting(self) -> Sequence[InboxEvent]:
+        """Encrypted events waiting for their room key, oldest first."""
         rows = await self.session.scalars(
             select(InboxEvent)
-            .where(InboxEvent.status == InboxStatus.PENDING)
+            .where(InboxEvent.status == InboxStatus.WAITING)
             .order_by(InboxEvent.id)
-            .limit(limit)
         )
         return rows.all()
+
+    async def set_clear(self, inbox_id: int, event_type: str, content: dict[str, Any]) -> None:
+        """Keep a decrypted event's clear type and content, as for any other event (its
+        copy is then pruned, searched and erased like the others)."""
+        await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == inbox_id)
+            .values(event_type=event_type, content=content)
+        )
 
     async def pending_sent_before(self, when: datetime) -> bool:
         """Whether events sent before `when` still wait to be handled (a deadline must
         not pass before the votes cast in time are counted)."""
         found = await self.session.scalar(
             select(InboxEvent.id)
-            .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.origin_ts <= when)
+            .where(InboxEvent.status.in_(UNHANDLED), InboxEvent.origin_ts <= when)
             .limit(1)
         )
         return found is not None
@@ -382,14 +406,14 @@ class InboxRepository(_HotPath):
     async def oldest_done(self) -> datetime | None:
         """When the oldest handled event (done, ignored or failed) was received."""
         return await self.session.scalar(
-            select(func.min(InboxEvent.received_at)).where(InboxEvent.status != InboxStatus.PENDING)
+            select(func.min(InboxEvent.received_at)).where(InboxEvent.status.not_in(UNHANDLED))
         )
 
     async def prune(self, before: datetime, *, limit: int) -> int:
         """Delete up to `limit` handled events received at `before` or earlier."""
         old = (
             select(InboxEvent.id)
-            .where(InboxEvent.status != InboxStatus.PENDING, InboxEvent.received_at <= before)
+            .where(InboxEvent.status.not_in(UNHANDLED), InboxEvent.received_at <= before)
             .order_by(InboxEvent.id)
             .limit(limit)
         )

@@ -143,6 +143,9 @@ class BotWorld:
                     "timeout_ms": self.sync_timeout_ms,
                     "unhealthy_after": self.unhealthy_after,
                 },
+                # Tests count the scheduler's passes and the messages sent: the weekly
+                # digest (tests/domain/test_digest.py) would be one more on Mondays.
+                "digest": {"enabled": False},
             }
         )
 

@@ -10,7 +10,7 @@ import signal
 import socket
 import stat
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -106,17 +106,29 @@ class DemoProcess:
         return self.stderr_path.read_text(errors="replace")
 
 
-async def alice_client(ready: ReadyBlock) -> AsyncClient:
-    client = AsyncClient(ready.homeserver, ready.alice, config=client_config())
+async def alice_client(ready: ReadyBlock, store: Path) -> AsyncClient:
+    """Alice's client, with encryption keys of its own: the demo's room is encrypted."""
+    await asyncio.to_thread(store.mkdir)
+    config = replace(client_config(), encryption_enabled=True)
+    client = AsyncClient(ready.homeserver, ready.alice, store_path=str(store), config=config)
     response = await client.login(ready.password, device_name="pytest")
     assert isinstance(response, LoginResponse), response
+    await client.keys_upload()
     return client
 
 
 async def help_round_trip(client: AsyncClient, room_id: str) -> RoomMessageNotice:
-    """Send !help as `client`; the bot's reply to it."""
-    assert isinstance(await client.sync(timeout=0), SyncResponse)
-    sent = await client.room_send(room_id, "m.room.message", {"msgtype": "m.text", "body": "!help"})
+    """Send !help as `client`, encrypted; the bot's reply to it, decrypted."""
+    assert isinstance(await client.sync(timeout=0, full_state=True), SyncResponse)
+    assert client.rooms[room_id].encrypted  # as Element creates a private room
+    if client.should_query_keys:
+        await client.keys_query()
+    sent = await client.room_send(
+        room_id,
+        "m.room.message",
+        {"msgtype": "m.text", "body": "!help"},
+        ignore_unverified_devices=True,
+    )
     command = getattr(sent, "event_id", None)
     assert command, sent
     reply: RoomMessageNotice = await wait_for_event(
@@ -147,7 +159,7 @@ async def test_demo_runs_the_bot_and_resumes_on_the_same_folder(tmp_path: Path) 
     first = DemoProcess(data, tmp_path / "stderr-1.txt")
     try:
         ready = await first.start()
-        client = await alice_client(ready)
+        client = await alice_client(ready, tmp_path / "alice-1")
         try:
             joined = await client.joined_rooms()
             assert isinstance(joined, JoinedRoomsResponse), joined
@@ -168,7 +180,7 @@ async def test_demo_runs_the_bot_and_resumes_on_the_same_folder(tmp_path: Path) 
     try:
         again = await second.start()
         assert again == ready  # same homeserver, same alice and password, same room
-        client = await alice_client(again)
+        client = await alice_client(again, tmp_path / "alice-2")
         try:
             await help_round_trip(client, again.room_id)
         finally:

@@ -1,6 +1,7 @@
 """the weekly digest: each group's schedule, who opted out of direct messages, and the
 indexes its reads of a week need (follow-ups late by person and done in a period;
-partners added, touched and gone quiet)
+partners added, touched and gone quiet); the outbox's references grow beyond 64
+characters (a reminder grouping many follow-ups)
 
 Revision ID: 0009
 Revises: 0008
@@ -39,6 +40,15 @@ PARTNER_INDEXES = {
 
 
 def upgrade() -> None:
+    # A reminder grouping many follow-ups names them all (a ✅ on it closes them): the
+    # outbox's reference to what a message was about outgrows 64 characters.
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "outbox", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ) as batch_op:
+            batch_op.alter_column("ref_id", type_=sa.Text(), existing_nullable=True)
+    else:
+        op.alter_column("outbox", "ref_id", type_=sa.Text(), existing_nullable=True)
     with op.batch_alter_table("followups") as batch_op:
         batch_op.drop_index("ix_followups_group_status_due")
         batch_op.create_index(
@@ -78,6 +88,8 @@ def downgrade() -> None:
     with op.batch_alter_table("partners") as batch_op:
         for name in PARTNER_INDEXES:
             batch_op.drop_index(name)
+    if op.get_bind().dialect.name != "sqlite":  # SQLite does not hold the length anyway
+        op.alter_column("outbox", "ref_id", type_=sa.String(length=64), existing_nullable=True)
     with op.batch_alter_table("followups") as batch_op:
         batch_op.drop_index("ix_followups_group_status_closed")
         batch_op.drop_index("ix_followups_group_status_due")
