@@ -42,7 +42,9 @@ CONFIG_HELP = _wrap(
     "every key); any key can be overridden from the environment as "
     "PASSERELLE__SECTION__KEY (e.g. PASSERELLE__MATRIX__PASSWORD, "
     "PASSERELLE__DATABASE__URL), which wins over the file. A bad configuration stops "
-    "with one line per problem."
+    "with one line per problem. PASSERELLE_DATA_DIR names the folder of the default "
+    "SQLite database (passerelle.db) when neither names a database; the Docker image "
+    "sets it to /data."
 )
 
 # The project's own loggers; libraries log warnings only, unless --verbose.

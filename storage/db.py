@@ -112,6 +112,15 @@ def make_private(path: Path) -> None:
     try:
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        # SQLite writes its log (-wal, -shm) beside the file: a database in a folder the
+        # bot cannot write would fail at every try, for ever, instead of once here.
+        if not os.access(path.parent, os.W_OK | os.X_OK):
+            raise PermissionError(path.parent)
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseUnavailable(
+                f"cannot open the database file {path}: it is not readable and writable by "
+                f"user id {os.getuid()}"
+            )
         for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
             if file.exists() and file.stat().st_mode & 0o077:
                 file.chmod(0o600)
