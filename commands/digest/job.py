@@ -12,8 +12,7 @@ from commands.digest.settings import WEEKDAYS, DigestSettings
 from commands.kit.context import Context
 from commands.kit.jobs import Places
 from commands.kit.settings import clock
-from storage.models import DigestSchedule, Role
-from storage.repos.core import MemberRepository
+from storage.models import DigestSchedule
 from storage.repos.digest import DigestRepository, DigestSchedules
 from storage.uow import UnitOfWork
 
@@ -56,10 +55,7 @@ async def deliver(ctx: Context, digest: Digest, mode: str) -> int:
 
 
 async def _moderators(ctx: Context) -> list[str]:
-    found = await ctx.uow.repo(MemberRepository, ctx.require_group()).with_role_at_least(
-        Role.MODERATOR
-    )
-    return sorted({m.user_id for m in found} | set(ctx.settings.admins))
+    return await ctx.services.moderators(ctx.uow, ctx.require_group())
 
 
 class DigestJob:

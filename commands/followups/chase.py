@@ -24,8 +24,8 @@ from commands.followups.views import line
 from commands.kit.context import Context
 from commands.kit.events import Reaction, Signal
 from commands.kit.jobs import Places
-from storage.models import Followup, FollowupOrigin, FollowupStatus, Role
-from storage.repos.core import MemberRepository, Ref
+from storage.models import Followup, FollowupOrigin, FollowupStatus
+from storage.repos.core import Ref
 from storage.repos.followups import FollowupSchedule
 from storage.repos.partners import PartnerRepository
 from storage.uow import UnitOfWork
@@ -150,8 +150,8 @@ async def _moderators(ctx: Context) -> list[str]:
     committee), else the configured administrators."""
     if ctx.group is None:
         return list(ctx.settings.admins)
-    found = await ctx.uow.repo(MemberRepository, ctx.group).with_role_at_least(Role.MODERATOR)
-    return [m.user_id for m in found] or list(ctx.settings.admins)
+    stored = await ctx.services.moderators(ctx.uow, ctx.group, configured=False)
+    return stored or list(ctx.settings.admins)
 
 
 def _done_key(key: str) -> bool:

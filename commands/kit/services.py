@@ -110,6 +110,17 @@ class Services:
             return Role.MEMBER
         return await uow.repo(MemberRepository, group).role_of(user_id)
 
+    async def moderators(
+        self, uow: UnitOfWork, group: str, *, configured: bool = True
+    ) -> list[str]:
+        """The group's moderators (the COPIL) and admins by their stored role, sorted;
+        with `configured`, the configured administrators too."""
+        stored = await uow.repo(MemberRepository, group).with_role_at_least(Role.MODERATOR)
+        found = {m.user_id for m in stored}
+        if configured:
+            found |= set(self.settings.admins)
+        return sorted(found)
+
     def groups(self, extra_rooms: list[str]) -> list[str]:
         """Every group the bot serves: the configured ones and those of other rooms."""
         groups = [self.settings.group_of(room.id) for room in self.settings.rooms]

@@ -71,8 +71,8 @@ def configured_groups(settings: CoreSettings) -> list[str]:
 async def moderators(ctx: Context, group: str) -> list[str]:
     """Who membership news is for: the group's moderators and admins, else the
     configured administrators."""
-    found = await ctx.uow.repo(MemberRepository, group).with_role_at_least(Role.MODERATOR)
-    return [m.user_id for m in found] or list(ctx.settings.admins)
+    stored = await ctx.services.moderators(ctx.uow, group, configured=False)
+    return stored or list(ctx.settings.admins)
 
 
 async def admins(ctx: Context, group: str) -> list[str]:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from commands.kit.context import Context
 from storage.models import Role, Voters
-from storage.repos.core import MemberRepository
 
 
 async def eligible_voters(
@@ -17,8 +16,7 @@ async def eligible_voters(
     if kind == Voters.LIST:
         return sorted(set(listed))
     if kind == Voters.MODERATORS:
-        stored = await ctx.uow.repo(MemberRepository, group).with_role_at_least(Role.MODERATOR)
-        return sorted({m.user_id for m in stored} | set(ctx.settings.admins))
+        return await ctx.services.moderators(ctx.uow, group)
     return sorted({m.user_id for m in await ctx.uow.room_members.joined(room_id)})
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.config import Settings
 from bot.domains import DOMAINS
 from bot.homeserver import LocalSynapse
 from bot.runtime import Runtime
+from commands.kit.clock import FakeClock
 from commands.kit.domain import Domain
 from storage.db import Database
 
@@ -201,3 +203,45 @@ class BotWorld:
         await self.kill_bot()
         for client in self.clients:
             await client.close()
+
+
+async def start_clocked_bot(
+    world: BotWorld, clock: FakeClock, sections: Mapping[str, Any] | None = None
+) -> Runtime:
+    """`world.start_bot` on a fake clock, with some settings sections changed (as
+    mappings); returns once the bot has synced and its scheduler's first pass is over
+    (the loop then sleeps for a minute, and the test runs the passes with `run_pass`).
+    The world stops the bot at teardown as it does its own."""
+    settings = world.settings()
+    for name, values in (sections or {}).items():
+        section = type(getattr(settings, name)).model_validate(values)
+        settings = settings.model_copy(update={name: section})
+    runtime = Runtime(settings, clock=clock)
+    scheduler = runtime.bot.scheduler
+    real_run_due = scheduler.run_due
+    first_pass = asyncio.Event()
+
+    async def run_due(now: datetime) -> int:
+        try:
+            return await real_run_due(now)
+        finally:
+            first_pass.set()
+
+    scheduler.run_due = run_due  # type: ignore[method-assign]
+    world.runtime = runtime
+    world.task = asyncio.create_task(runtime.run())
+    async with asyncio.timeout(30):
+        ready = asyncio.gather(runtime.synced.wait(), first_pass.wait())
+        done, _ = await asyncio.wait({ready, world.task}, return_when=asyncio.FIRST_COMPLETED)
+        if world.task in done:
+            ready.cancel()
+            world.task.result()  # raises what stopped the bot
+    return runtime
+
+
+async def run_pass(runtime: Runtime, clock: FakeClock, when: datetime) -> int:
+    """Move the clock and run one scheduler pass then, as the runtime's loop does."""
+    clock.set(when)
+    handled = await runtime.bot.scheduler.run_due(when)
+    runtime.outgoing.set()  # what the scheduler loop does after a pass
+    return handled

@@ -28,13 +28,11 @@ from nio import (
 )
 from sqlalchemy import select
 
-from bot.config import AppSettings
 from bot.runtime import Runtime
-from commands.followups.settings import FollowupsSettings
 from commands.kit.clock import FakeClock
 from storage.models import Followup, FollowupEvent, OutboxEvent, OutboxStatus
 
-from .botrun import BotWorld
+from .botrun import BotWorld, run_pass, start_clocked_bot
 from .matrix_helpers import wait_for_event
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -62,48 +60,11 @@ FIRST_REMINDER = paris("2026-11-30 09:00")  # Monday, the working day before Tue
 async def start_bot(
     world: BotWorld, clock: FakeClock, followups: Mapping[str, Any] | None = None
 ) -> Runtime:
-    """`world.start_bot`, with a fake clock and a `followups` settings section; the
-    world kills the bot at teardown as it does its own."""
-    settings: AppSettings = world.settings()
-    if followups is not None:
-        section = FollowupsSettings.model_validate(followups)
-        settings = settings.model_copy(update={"followups": section})
-    runtime = Runtime(settings, clock=clock)
-    # The scheduler loop's first pass (at START: nothing is due) must be over before the
-    # test moves the clock; it then sleeps for a minute, and the test runs the passes.
-    scheduler = runtime.bot.scheduler
-    real_run_due = scheduler.run_due
-    first_pass = asyncio.Event()
-
-    async def run_due(now: datetime) -> int:
-        try:
-            return await real_run_due(now)
-        finally:
-            first_pass.set()
-
-    scheduler.run_due = run_due  # type: ignore[method-assign]
-    world.runtime = runtime
-    world.task = asyncio.create_task(runtime.run())
-    async with asyncio.timeout(30):
-        ready = asyncio.create_task(_both(runtime.synced, first_pass))
-        done, _ = await asyncio.wait({ready, world.task}, return_when=asyncio.FIRST_COMPLETED)
-        if world.task in done:
-            ready.cancel()
-            world.task.result()  # raises what stopped the bot
-    return runtime
+    """The bot on a fake clock, with a `followups` settings section when given."""
+    return await start_clocked_bot(world, clock, {"followups": followups} if followups else None)
 
 
-async def _both(first: asyncio.Event, second: asyncio.Event) -> None:
-    await first.wait()
-    await second.wait()
-
-
-async def run_scheduler_at(runtime: Runtime, clock: FakeClock, when: datetime) -> int:
-    """Move the clock and run one scheduler pass then, as the runtime's loop does."""
-    clock.set(when)
-    handled = await runtime.bot.scheduler.run_due(when)
-    runtime.outgoing.set()  # what the scheduler loop does after a pass that did something
-    return handled
+run_scheduler_at = run_pass
 
 
 # --- What the users see.

@@ -33,13 +33,11 @@ from nio import (
 )
 from sqlalchemy import select
 
-from bot.config import AppSettings
 from bot.runtime import Runtime
 from commands.kit.clock import FakeClock
-from commands.members.settings import MembersSettings
 from storage.models import AuditEntry, JoinRequest, OutboxAction, OutboxEvent, OutboxStatus
 
-from .botrun import BotWorld
+from .botrun import BotWorld, run_pass, start_clocked_bot
 from .matrix_helpers import wait_for_event
 from .reliability_helpers import wait_until
 
@@ -64,41 +62,8 @@ async def make_moderator(world: BotWorld, user_id: str) -> None:
 
 
 async def start_bot(world: BotWorld, clock: FakeClock) -> Runtime:
-    """The bot, with membership managing the room's join rule; returns once it has
-    synced and its scheduler's first pass is over (it then sleeps for a minute, and
-    the test runs the passes)."""
-    settings: AppSettings = world.settings()
-    section = MembersSettings.model_validate({"knock_join_rule": True})
-    settings = settings.model_copy(update={"members": section})
-    runtime = Runtime(settings, clock=clock)
-    scheduler = runtime.bot.scheduler
-    real_run_due = scheduler.run_due
-    first_pass = asyncio.Event()
-
-    async def run_due(now: datetime) -> int:
-        try:
-            return await real_run_due(now)
-        finally:
-            first_pass.set()
-
-    scheduler.run_due = run_due  # type: ignore[method-assign]
-    world.runtime = runtime
-    world.task = asyncio.create_task(runtime.run())
-    async with asyncio.timeout(30):
-        ready = asyncio.gather(runtime.synced.wait(), first_pass.wait())
-        done, _ = await asyncio.wait({ready, world.task}, return_when=asyncio.FIRST_COMPLETED)
-        if world.task in done:
-            ready.cancel()
-            world.task.result()
-    return runtime
-
-
-async def run_pass(runtime: Runtime, clock: FakeClock, when: datetime) -> int:
-    """Move the clock and run one scheduler pass, as the runtime's loop does."""
-    clock.set(when)
-    handled = await runtime.bot.scheduler.run_due(when)
-    runtime.outgoing.set()
-    return handled
+    """The bot on a fake clock, with membership managing the room's join rule."""
+    return await start_clocked_bot(world, clock, {"members": {"knock_join_rule": True}})
 
 
 async def rows(world: BotWorld, model: Any) -> list[Any]:
