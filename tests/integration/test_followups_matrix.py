@@ -34,6 +34,7 @@ from storage.models import Followup, FollowupEvent, OutboxEvent, OutboxStatus
 
 from .botrun import BotWorld, run_pass, start_clocked_bot
 from .matrix_helpers import wait_for_event
+from .reliability_helpers import wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -265,7 +266,17 @@ async def test_deliver_dm_sends_the_reminder_to_a_direct_message_room(world: Bot
     assert {m.user_id for m in members.members} == {world.bot_id, bob.user_id}
 
     # Nothing in the group room: the pass wrote one message, to Bob's DM room, sent.
-    rows = [r for r in await outbox(world) if utc(r.created_at) == FIRST_REMINDER]
+    # The sender marks the row sent just after the server accepts it, so Bob may
+    # see the message a moment before the row says so.
+    async def reminder_rows() -> list[OutboxEvent]:
+        return [r for r in await outbox(world) if utc(r.created_at) == FIRST_REMINDER]
+
+    async def reminder_settled() -> bool:
+        rows = await reminder_rows()
+        return bool(rows) and all(r.status == OutboxStatus.SENT for r in rows)
+
+    await wait_until(reminder_settled, timeout=TIMEOUT, what="the reminder's row marked sent")
+    rows = await reminder_rows()
     assert [(r.room_id, r.user_id, r.status) for r in rows] == [
         (dm_room, bob.user_id, OutboxStatus.SENT)
     ]
