@@ -382,6 +382,8 @@ class Bench:
                     "rooms": [{"id": room_id, "locale": "en"}],
                     "admins": [user_id],
                     "database": {"url": url},
+                    # The command path alone: no join rule to set in the bench's room.
+                    "members": {"knock_join_rule": False},
                 }
             )
         )

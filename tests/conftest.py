@@ -144,6 +144,9 @@ def settings(db_url: str) -> Settings:
             # Tests that count what the bot sends over weeks would count the weekly
             # digest too; tests/domain/test_digest.py turns it on.
             "digest": {"enabled": False},
+            # Nor do they expect the bot to change the room's join rule at start
+            # (tests/domain/test_members.py and the members' Synapse tests do).
+            "members": {"knock_join_rule": False},
         }
     )
 

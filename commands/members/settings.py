@@ -61,8 +61,9 @@ class MembersSettings(Section):
     # Days a join request waits for a decision; then it expires (a knock is refused).
     request_expiry_days: int = Field(default=14, ge=1, le=365)
     # At start, set the group's room to the "knock" join rule (the bot needs power
-    # level 50 there); if it cannot, it tells the admins once.
-    knock_join_rule: bool = False
+    # level 50 there); if it cannot, it tells the admins once. Off: the room's join
+    # rule is left as its admins set it.
+    knock_join_rule: bool = True
     # Give the group's moderators power level 50 in its room (and take it back when
     # they stop being moderators), when the bot has the power to.
     moderator_power_level: bool = False

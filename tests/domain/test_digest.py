@@ -38,6 +38,7 @@ def config(db_url: str, **digest: object) -> Settings:
             "database": {"url": db_url},
             "followups": {"interested_followup_days": 0},
             "digest": digest,
+            "members": {"knock_join_rule": False},  # its state event would count here
         }
     )
 

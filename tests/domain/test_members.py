@@ -52,7 +52,14 @@ def settings_for(db_url: str, *, other: bool = True, **members: Any) -> Settings
             "admins": [ALICE],
             "rooms": rooms,
             "database": {"url": db_url},
-            "members": {"moderators_room": MODS, "request_expiry_days": 7, **members},
+            # The join rule's own tests turn knock_join_rule on; here it would be one
+            # more room action to count.
+            "members": {
+                "moderators_room": MODS,
+                "request_expiry_days": 7,
+                "knock_join_rule": False,
+                **members,
+            },
         }
     )
 
@@ -724,6 +731,24 @@ async def test_the_room_is_set_to_knock_at_start(managed: TestBot) -> None:
     assert await managed.advance(timedelta(minutes=1)) == []
     await managed.advance(timedelta(days=2))
     assert len(actions(managed, OutboxAction.STATE)) == 1
+
+
+async def test_a_config_that_says_nothing_sets_the_room_to_knock(
+    db_url: str, clock: FakeClock
+) -> None:
+    """Moderated joining is the default: no `members` section, the room still asks."""
+    settings = Settings.model_validate(
+        {"admins": [ALICE], "rooms": [{"id": MAIN}], "database": {"url": db_url}}
+    )
+    bot = TestBot(settings, clock, domains=DOMAINS)
+    await bot.start()
+    try:
+        await pass_now(bot)
+        assert [(a.room_id, a.event_type, a.content) for a in actions(bot, OutboxAction.STATE)] == [
+            (MAIN, "m.room.join_rules", {"join_rule": "knock"})
+        ]
+    finally:
+        await bot.close()
 
 
 async def test_without_the_power_the_admins_are_warned_once(managed: TestBot) -> None:

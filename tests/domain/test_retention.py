@@ -22,6 +22,7 @@ def settings(db_url: str) -> Settings:
             "database": {"url": db_url},
             "retention": {"messages_days": 30, "audit_days": 60},
             "digest": {"enabled": False},  # its weekly message would count here
+            "members": {"knock_join_rule": False},  # and the join rule's state event
         }
     )
 

@@ -148,6 +148,9 @@ class BotWorld:
                 # Tests count the scheduler's passes and the messages sent: the weekly
                 # digest (tests/domain/test_digest.py) would be one more on Mondays.
                 "digest": {"enabled": False},
+                # Nor do they expect the bot to change the room's join rule at start
+                # (tests/domain/test_members.py and the members' Synapse tests do).
+                "members": {"knock_join_rule": False},
             }
         )
 
