@@ -258,6 +258,10 @@ def write_config(world: BotWorld, path: Path) -> Path:
         "admins": list(settings.admins),
         "database": {"url": settings.database.url},
         "sync": {"timeout_ms": 1000, "unhealthy_after": 5},
+        # As in the world's settings: these tests count every message and room action
+        # the bot sends, so no weekly digest and no join rule to set.
+        "digest": {"enabled": False},
+        "members": {"knock_join_rule": False},
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
