@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 import yaml
-from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
+from nio import AsyncClient, RoomCreateResponse, RoomSendResponse, SyncResponse
 
 from bot.homeserver import LocalSynapse
 from tests.integration.matrix_helpers import (
@@ -30,6 +30,7 @@ from tests.integration.matrix_helpers import (
     unique_localpart,
     wait_for_event,
 )
+from tests.integration.reliability_helpers import ReplyLog, room_history
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASE = "python:3.11-slim"
@@ -193,6 +194,7 @@ class DockerBot:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     containers: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    reply_logs: list[ReplyLog] = field(default_factory=list)
 
     @property
     def volume(self) -> str:
@@ -282,7 +284,7 @@ class DockerBot:
         done = await docker("logs", container, check=False)
         return done.stdout + done.stderr
 
-    async def _watch(self, container: str, wait: Any, what: str) -> Any:
+    async def watch(self, container: str, wait: Any, what: str) -> Any:
         """Await `wait`, failing at once (with the log) if the container stops first."""
         task = asyncio.ensure_future(wait)
         try:
@@ -297,9 +299,9 @@ class DockerBot:
                         f"{_tail(await self.logs(container))}"
                     )
             return task.result()
-        except TimeoutError:
+        except TimeoutError as exc:
             raise NoAnswer(
-                f"{what}: nothing within the time allowed; {container}'s log:\n"
+                f"{what}: {exc or 'nothing within the time allowed'}; {container}'s log:\n"
                 f"{_tail(await self.logs(container))}"
             ) from None
         finally:
@@ -317,7 +319,7 @@ class DockerBot:
                 and source.get("content", {}).get("membership") == "join"
             )
 
-        await self._watch(
+        await self.watch(
             container,
             wait_for_event(self.alice, self.room_id, is_join, timeout=START_TIMEOUT),
             "the bot to join the room",
@@ -336,14 +338,18 @@ class DockerBot:
                 if time.monotonic() > deadline:
                     raise
 
-    async def ask(self, container: str, body: str, timeout: float = START_TIMEOUT) -> str:  # noqa: ASYNC109
-        """Send a command as alice; the body of the bot's reply to it."""
+    async def send(self, body: str) -> str:
+        """Send a message as alice; its event id."""
         assert self.alice is not None
         sent = await self.alice.room_send(
             self.room_id, "m.room.message", {"msgtype": "m.text", "body": body}
         )
         assert isinstance(sent, RoomSendResponse), sent
-        event_id = sent.event_id
+        return str(sent.event_id)
+
+    async def ask(self, container: str, body: str, timeout: float = START_TIMEOUT) -> str:  # noqa: ASYNC109
+        """Send a command as alice; the body of the bot's reply to it."""
+        event_id = await self.send(body)
 
         def is_reply(event: Any) -> bool:
             source = getattr(event, "source", {})
@@ -353,12 +359,63 @@ class DockerBot:
                 and relates.get("m.in_reply_to", {}).get("event_id") == event_id
             )
 
-        reply = await self._watch(
+        reply = await self.watch(
             container,
             wait_for_event(self.alice, self.room_id, is_reply, timeout=timeout),
             f"the answer to {body!r}",
         )
         return str(reply.source["content"]["body"])
+
+    async def follow_replies(self) -> ReplyLog:
+        """The bot's posts in the room from now on, counted by the command they answer.
+        Its own client on alice's login, so that `ask` keeps alice's sync position."""
+        assert self.alice is not None
+        client = AsyncClient(self.synapse.base_url, self.alice.user_id, config=client_config())
+        client.restore_login(self.alice.user_id, self.alice.device_id, self.alice.access_token)
+        log = ReplyLog(client, self.room_id, self.bot_id)
+        self.reply_logs.append(log)  # stopped and closed at the end
+        first = await client.sync(timeout=0, sync_filter=log.filter)
+        assert isinstance(first, SyncResponse), first
+        log.task = asyncio.create_task(log._loop())  # as `ReplyLog.open` does for a BotWorld
+        return log
+
+    async def replies(
+        self,
+        container: str,
+        log: ReplyLog,
+        commands: list[str],
+        count: int | None = None,
+        timeout: float = START_TIMEOUT,  # noqa: ASYNC109
+    ) -> None:
+        """Wait until `count` (default: all) of `commands` have a reply, failing at once
+        (with the log) if the container stops first. `commands` may still be growing."""
+        wanted = len(commands) if count is None else count
+
+        async def enough() -> None:
+            try:
+                await log.wait_for_replies_to(commands, wanted, timeout=timeout)
+            except AssertionError as exc:
+                raise TimeoutError(str(exc)) from None
+
+        await self.watch(container, enough(), f"replies to {wanted} commands")
+
+    async def history(self) -> list[dict[str, Any]]:
+        """Every event of the room, oldest first, read with /messages (not /sync)."""
+        assert self.alice is not None
+        return await room_history(self.synapse.base_url, self.alice.access_token, self.room_id)
+
+    async def kill(self, container: str) -> None:
+        """`docker kill`: SIGKILL, wherever the bot is, as in a crash; returns once the
+        container is down."""
+        await docker("kill", container)
+        done = await docker("wait", container)
+        assert done.stdout.strip() == "137", f"{container} exited with {done.stdout.strip()}"
+
+    async def copy_data(self, container: str) -> Path:
+        """A copy of the container's /data, read on the host (the container stopped)."""
+        copy = self.tmp / f"data-{uuid.uuid4().hex[:6]}"
+        await docker("cp", f"{container}:/data", str(copy))
+        return copy
 
     async def devices(self) -> list[dict[str, Any]]:
         """The bot account's devices, through Synapse's admin API (alice is an admin)."""
@@ -371,6 +428,9 @@ class DockerBot:
         return list(body["devices"])
 
     async def close(self) -> None:
+        for log in self.reply_logs:
+            await log.stop()
+            await log.client.close()
         for container in self.containers:
             await docker("rm", "-f", "-v", container, check=False)
         for volume in self.volumes:
