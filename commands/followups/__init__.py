@@ -12,12 +12,12 @@ following it up gets one.
 
 from pathlib import Path
 
-from commands.followups import chase, commands, personal_data
+from commands.followups import chase, commands, personal_data, requests
 from commands.followups.router import router
 from commands.followups.settings import FollowupsSettings
 from commands.kit.domain import Domain
 
-COMMAND_MODULES = (commands, chase)
+COMMAND_MODULES = (commands, chase, requests)
 
 DOMAIN = Domain(
     name="followups",

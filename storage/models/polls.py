@@ -88,7 +88,9 @@ class PollRefusal(Base):
 
 class Decision(GroupOwned, Base):
     """A line of the decision log: from a closed poll, recorded by a moderator, or a
-    proposal's outcome."""
+    proposal's outcome. A decision taken back (a meeting's `!undo` of its `!agreed`) is
+    withdrawn, not deleted: its number is never given again, and the log no longer
+    shows it."""
 
     __tablename__ = "decisions"
     __table_args__ = (
@@ -109,6 +111,8 @@ class Decision(GroupOwned, Base):
     partner_id: Mapped[int | None]
     actor: Mapped[str] = mapped_column(String(255))
     decided_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class ProposalStatus(enum.StrEnum):
@@ -117,6 +121,9 @@ class ProposalStatus(enum.StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     POSTPONED = "postponed"
+    # Taken back before the committee saw it (a meeting's `!undo` of its `!copil`): out
+    # of the queue, its number never given again.
+    WITHDRAWN = "withdrawn"
 
 
 class Proposal(GroupOwned, Base):

@@ -193,14 +193,25 @@ class DecisionRepository(GroupRepository):
         return decision
 
     async def get(self, number: int) -> Decision | None:
+        """A decision of the log by its number (a withdrawn one is no longer there)."""
         return await self.session.scalar(
-            select(Decision).where(Decision.group_id == self.group, Decision.number == number)
+            select(Decision).where(
+                Decision.group_id == self.group,
+                Decision.number == number,
+                Decision.withdrawn_at.is_(None),
+            )
         )
 
     async def by_id(self, decision_id: int) -> Decision | None:
+        """A decision by its id, withdrawn or not."""
         return await self.session.scalar(
             select(Decision).where(Decision.group_id == self.group, Decision.id == decision_id)
         )
+
+    async def withdraw(self, decision: Decision, *, by: str, now: datetime) -> None:
+        """Take a decision out of the log; its row stays, so its number is never reused."""
+        decision.withdrawn_at, decision.withdrawn_by = now, by
+        await self.session.flush()
 
     async def proposal_number(self, decision: Decision) -> int | None:
         """The number of the proposal whose outcome this decision is, if any."""
@@ -215,7 +226,7 @@ class DecisionRepository(GroupRepository):
     ) -> tuple[Sequence[Decision], int]:
         """Decisions whose text holds every word (folded: accents and case aside), the
         latest first, and how many there are."""
-        conditions = [Decision.group_id == self.group]
+        conditions = [Decision.group_id == self.group, Decision.withdrawn_at.is_(None)]
         conditions += [
             Decision.text_key.like(f"%{like_escape(fold(w))}%", escape="\\") for w in words
         ]
@@ -232,19 +243,26 @@ class DecisionRepository(GroupRepository):
     async def since(self, when: datetime) -> Sequence[Decision]:
         rows = await self.session.scalars(
             select(Decision)
-            .where(Decision.group_id == self.group, Decision.decided_at >= when)
+            .where(
+                Decision.group_id == self.group,
+                Decision.decided_at >= when,
+                Decision.withdrawn_at.is_(None),
+            )
             .order_by(Decision.decided_at)
         )
         return rows.all()
 
     async def forget_member(self, user_id: str, marker: str) -> int:
-        """A member erased: the decisions they recorded no longer name them."""
-        result = await self.session.execute(
-            update(Decision)
-            .where(Decision.group_id == self.group, Decision.actor == user_id)
-            .values(actor=marker)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
+        """A member erased: the decisions they recorded or withdrew no longer name them."""
+        count = 0
+        for column in (Decision.actor, Decision.withdrawn_by):
+            result = await self.session.execute(
+                update(Decision)
+                .where(Decision.group_id == self.group, column == user_id)
+                .values({column.key: marker})
+            )
+            count += int(getattr(result, "rowcount", 0) or 0)
+        return count
 
     async def containing(self, patterns: Sequence[str]) -> Sequence[Decision]:
         rows = await self.session.scalars(
@@ -271,14 +289,26 @@ class ProposalRepository(GroupRepository):
         return proposal
 
     async def get(self, number: int) -> Proposal | None:
+        """A proposal by its number (a withdrawn one is no longer there)."""
         return await self.session.scalar(
-            select(Proposal).where(Proposal.group_id == self.group, Proposal.number == number)
+            select(Proposal).where(
+                Proposal.group_id == self.group,
+                Proposal.number == number,
+                Proposal.status != ProposalStatus.WITHDRAWN.value,
+            )
         )
 
     async def by_id(self, proposal_id: int) -> Proposal | None:
         return await self.session.scalar(
             select(Proposal).where(Proposal.group_id == self.group, Proposal.id == proposal_id)
         )
+
+    async def withdraw(self, proposal: Proposal, *, by: str, now: datetime, note: str) -> None:
+        """Take a proposal out of the queue before the committee decides it; its row
+        stays, so its number is never reused."""
+        proposal.status = ProposalStatus.WITHDRAWN.value
+        proposal.decided_at, proposal.decided_by, proposal.note = now, by, note
+        await self.session.flush()
 
     async def pending(self) -> Sequence[Proposal]:
         """Proposals the committee has not decided yet: waiting, put to a vote, or
