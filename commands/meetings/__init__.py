@@ -19,13 +19,15 @@ from commands.meetings.settings import MeetingsSettings
 # Importing a command module declares its commands on the router, in this order.
 # isort: off
 from commands.meetings import agenda  # agenda, agenda add/remove/move
-from commands.meetings import schedule  # meeting schedule, and the scheduled job
+from commands.meetings import schedule  # meeting schedule/cancel, and the scheduled job
 from commands.meetings import live  # meeting, meeting start/end, topic, info, ...
+from commands.meetings import chairs  # chair, unchair
+from commands.meetings import undo  # undo, and what the undone line made elsewhere
 from commands.meetings import minutes  # minutes, minutes export/amend
 
 # isort: on
 
-COMMAND_MODULES = (agenda, schedule, live, minutes)
+COMMAND_MODULES = (agenda, schedule, live, chairs, undo, minutes)
 
 DOMAIN = Domain(
     name="meetings",

@@ -1,17 +1,18 @@
 """Meeting mode: `!meeting start`, then the commands that write the minutes as the
 meeting goes (MeetBot's: topic, info, idea, agreed, action, link; and the group's own:
-copil, later, present), `!undo`, and `!meeting end`, which posts a short summary and the
-minutes as files.
+copil, later, present), and `!meeting end`, which posts a short summary and the minutes
+as files. Who chairs is in `chairs`, taking a line back in `undo`.
 
-The starter chairs the meeting; chairs add chairs, set the topics, record what was
-agreed, postpone a topic, undo and end. Everyone may add information, ideas, links,
-actions, proposals for the COPIL, and name who is present. What is typed in the room
-while a meeting runs is kept in its raw log, and whoever speaks is present.
+The starter chairs the meeting; chairs add and remove chairs, set the topics, record
+what was agreed, postpone a topic, undo and end. Everyone may add information, ideas,
+links, actions, proposals for the COPIL, and name who is present. What is typed in the
+room while a meeting runs is kept in its raw log, and whoever speaks is present.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from commands.kit.args import Arg, Text, Website
@@ -35,14 +36,15 @@ from commands.meetings.records import (
     room_of,
     same_name,
 )
-from commands.meetings.router import MEETING, router
-from commands.meetings.vocabulary import O_DUE, ItemText, split_names, split_users
-from storage.models import AgendaStatus, ItemKind, Meeting, MeetingItem
+from commands.meetings.router import MEETING, router, top_command
+from commands.meetings.vocabulary import O_DUE, O_TITLE, ItemText, split_names, split_users
+from storage.models import AgendaItem, AgendaStatus, ItemKind, Meeting, MeetingItem
 from storage.repos.core import Ref
 
 logger = logging.getLogger(__name__)
 
 NEXT = frozenset({"next", "suivant", "suivante", "prochain", "prochaine"})
+AGENDA_NUMBER = re.compile(r"#?\d{1,6}")  # `!topic 3`: the agenda's point 3
 MAX_ACTION_USERS = 10
 SUMMARY_LINES = 10  # decisions and actions listed in the room at the end, at most
 SUMMARY_TEXT = 160  # each cut to this
@@ -56,13 +58,8 @@ def _text(value: str | None) -> str:
 def _required(value: str | None, usage: str) -> str:
     text = _text(value)
     if not text:
-        raise CommandError("meetings.no_text", usage=_command(usage))
+        raise CommandError("meetings.no_text", usage=top_command(usage))
     return text
-
-
-def _command(name: str) -> Any:
-    """A top-level command of this domain (for the usage line of an error)."""
-    return next(e for e in router.entries if getattr(e, "name", None) == name)
 
 
 async def _topic(ctx: Context, meeting: Meeting) -> MeetingItem | None:
@@ -205,50 +202,33 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --- Chairs.
-
-
-@router.command(
-    "chair",
-    fr="président",
-    aliases=("presidents", "présidents", "coprésident", "copresident", "chairs"),
-    args=[Arg("users", Text(1000, metavar="users"), rest=True)],
-)
-async def chair(ctx: Context, args: Args) -> None:
-    """Make members chairs of the meeting too (a chair only)."""
-    meeting = await require_running(ctx)
-    await require_chair(ctx, meeting)
-    users, rest = split_users(args["users"])
-    users = [u for u in users if u]
-    if not users or rest:
-        raise CommandError("meetings.chair.no_user", usage=_command("chair"))
-    added = [u for u in users if u not in meeting.chairs]
-    meeting.chairs = [*meeting.chairs, *added]
-    for user in added:
-        await mark_present(ctx, meeting, user, source="chair")
-    await ctx.reply("meetings.chair.added", added=added, chairs=list(meeting.chairs))
-
-
 # --- What the minutes are written from.
 
 
-@router.command("topic", fr="sujet", aliases=("point", "theme", "thème"), args=[TEXT_ARG])
+@router.command(
+    "topic",
+    fr="sujet",
+    aliases=("point", "theme", "thème"),
+    args=[TEXT_ARG],
+    options=[O_TITLE],
+)
 async def topic(ctx: Context, args: Args) -> None:
-    """Set the current topic (a chair): its text, or `next` for the next agenda item."""
+    """Set the current topic (a chair): its text; `next`, or a number N, takes the next
+    agenda point or point N (a topic that is only a number: `title=2027`)."""
     meeting = await require_running(ctx)
     await require_chair(ctx, meeting)
-    text = _required(args["text"], "topic")
+    title = _text(args["title"])
+    text = " ".join(part for part in (title, _text(args["text"])) if part)
+    if not text:
+        raise CommandError("meetings.no_text", usage=top_command("topic"))
     meetings = repo(ctx)
     owner = None
     agenda_item_id = None
-    if fold(text) in NEXT:
-        items = await meetings.agenda(meeting)
-        if not items:
-            raise CommandError("meetings.agenda.empty", prefix=ctx.prefix)
-        first = items[0]
-        view = (await agenda.item_views(ctx, [first], short=False))[0]
-        first.status = AgendaStatus.TAKEN.value
-        text, owner, agenda_item_id = agenda.topic_text(ctx, view), first.owner, first.id
+    point = None if title else await _agenda_point(ctx, meeting, text)
+    if point is not None:
+        view = (await agenda.item_views(ctx, [point], short=False))[0]
+        point.status = AgendaStatus.TAKEN.value
+        text, owner, agenda_item_id = agenda.topic_text(ctx, view), point.owner, point.id
     item = await meetings.add_item(
         meeting,
         kind=ItemKind.TOPIC.value,
@@ -264,6 +244,25 @@ async def topic(ctx: Context, args: Args) -> None:
     left = len(await meetings.agenda(meeting))
     count = sum(1 for i in await meetings.items(meeting) if i.kind == ItemKind.TOPIC)
     await ctx.reply("meetings.topic", number=count, text=text, owner=owner, left=left)
+
+
+async def _agenda_point(ctx: Context, meeting: Meeting, text: str) -> AgendaItem | None:
+    """The agenda point a topic names: `next` the first one left, a number N the Nth
+    as `!agenda` shows them; None for a topic given in words."""
+    folded = fold(text)
+    if folded not in NEXT and not AGENDA_NUMBER.fullmatch(text):
+        return None
+    items = await repo(ctx).agenda(meeting)
+    if folded in NEXT:
+        if not items:
+            raise CommandError("meetings.agenda.empty", prefix=ctx.prefix)
+        return items[0]
+    number = int(text.lstrip("#"))
+    if not 1 <= number <= len(items):
+        raise CommandError(
+            "meetings.topic.no_such_point", number=number, count=len(items), prefix=ctx.prefix
+        )
+    return items[number - 1]
 
 
 async def _note(
@@ -308,10 +307,10 @@ async def link(ctx: Context, args: Args) -> None:
     try:
         url = Website().parse(args["url"], ctx.parse_context)
     except ArgError as exc:
-        exc.usage = _command("link")
+        exc.usage = top_command("link")
         raise
     if not url:
-        raise CommandError("core.arg.bad_website", value=args["url"], usage=_command("link"))
+        raise CommandError("core.arg.bad_website", value=args["url"], usage=top_command("link"))
     await _note(ctx, meeting, ItemKind.LINK, _text(args["text"]) or url, url=url)
     await ctx.react("🔗")
 
@@ -369,9 +368,9 @@ async def action(ctx: Context, args: Args) -> None:
     meeting = await require_running(ctx)
     users, text = split_users(_text(args["text"]))
     if not users:
-        raise CommandError("meetings.action.no_assignee", usage=_command("action"))
+        raise CommandError("meetings.action.no_assignee", usage=top_command("action"))
     if not text:
-        raise CommandError("meetings.no_text", usage=_command("action"))
+        raise CommandError("meetings.no_text", usage=top_command("action"))
     if len(users) > MAX_ACTION_USERS:
         raise CommandError("meetings.action.too_many", limit=MAX_ACTION_USERS)
     due_at = args["due"]
@@ -419,36 +418,6 @@ async def later(ctx: Context, args: Args) -> None:
         raise CommandError("meetings.later.already", text=current.text, prefix=ctx.prefix)
     await _note(ctx, meeting, ItemKind.LATER, current.text, topic_id=current.id)
     await ctx.reply("meetings.later", text=current.text, prefix=ctx.prefix)
-
-
-@router.command(
-    "undo",
-    fr="annuler-dernier",
-    aliases=("annulerdernier", "defaire", "défaire", "oops", "retirer-dernier"),
-)
-async def undo(ctx: Context, args: Args) -> None:
-    """Remove the last line of the minutes (a chair); a decision, proposal or follow-up
-    it recorded stays where it is, and the answer says how to undo it there."""
-    meeting = await require_running(ctx)
-    await require_chair(ctx, meeting)
-    meetings = repo(ctx)
-    kinds = [k.value for k in ItemKind if k != ItemKind.AMENDMENT]
-    last = await meetings.last_item(meeting, kinds=kinds)
-    if last is None:
-        raise CommandError("meetings.undo.nothing")
-    kind, text, number = last.kind, last.text, last.ref_number
-    if kind == ItemKind.TOPIC:
-        if last.agenda_item_id is not None:
-            item = await meetings.agenda_item(meeting, last.agenda_item_id)
-            if item is not None:
-                item.status = AgendaStatus.OPEN.value
-        await meetings.remove_item(last)
-        previous = await meetings.last_item(meeting, kinds=[ItemKind.TOPIC.value])
-        meeting.current_topic_id = previous.id if previous is not None else None
-    else:
-        await meetings.remove_item(last)
-    await ctx.audit("meeting.undo", number=meeting.number, kind=kind)
-    await ctx.reply("meetings.undone", kind=kind, text=text, ref=number, prefix=ctx.prefix)
 
 
 # --- Who is there.

@@ -1,6 +1,7 @@
 """Scheduling: `!meeting schedule WHEN [title] [every=RULE]` sets the next meeting, posts
-its calendar invitation (.ics) and pre-fills its agenda; the scheduled job sends the
-agenda the day before and moves a series on when one of its meetings was not held.
+its calendar invitation (.ics) and pre-fills its agenda; `!meeting cancel [series]` calls
+it off (a series skips to its next date, or stops); the scheduled job sends the agenda
+the day before and moves a series on when one of its meetings was not held.
 
 What the job has to do is stored with each planned meeting (`reminder_at`, and
 `next_due_at`, the earliest of the reminder and of the moment a series' meeting is given
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, vRecur
 
-from commands.kit.args import Arg, ParseContext, Text
+from commands.kit.args import Arg, Choice, ParseContext, Text
 from commands.kit.context import Context
 from commands.kit.errors import ArgError, CommandError
 from commands.kit.jobs import Places
@@ -26,12 +27,12 @@ from commands.kit.registry import Args
 from commands.kit.text import tokenize
 from commands.kit.timeparse import parse_datetime
 from commands.meetings import agenda
-from commands.meetings.records import PLANNED, repo, require_room, rules
+from commands.meetings.records import PLANNED, RUNNING, repo, require_room, rules
 from commands.meetings.recurrence import Rule, next_date
 from commands.meetings.router import MEETING
 from commands.meetings.settings import MeetingsSettings
 from commands.meetings.vocabulary import O_EVERY, O_TITLE
-from storage.models import Meeting
+from storage.models import Meeting, Role
 from storage.repos.meetings import MeetingRepository, MeetingSchedule
 from storage.uow import UnitOfWork
 
@@ -39,6 +40,13 @@ logger = logging.getLogger(__name__)
 
 MAX_DATE_WORDS = 8  # a date in words is at most this long ("le premier mardi du mois à 18h")
 TITLE_LENGTH = 300
+# `!meeting cancel series`: the whole series, not only its next date.
+SERIES = Choice(
+    ("series",),
+    {"serie": "series", "recurrence": "series", "all": "series", "tout": "series"},
+    label="meetings.cancel_scope",
+    metavar="series",
+)
 
 
 def split_when(text: str, pctx: ParseContext) -> tuple[datetime, str]:
@@ -105,10 +113,18 @@ def set_series(meeting: Meeting, rule: Rule | None, words: str | None, first: da
 
 
 def ics(
-    meeting: Meeting, *, tz: str, minutes: int, summary: str, description: str, group: str
+    meeting: Meeting,
+    *,
+    tz: str,
+    minutes: int,
+    summary: str,
+    description: str,
+    group: str,
+    cancelled: bool = False,
 ) -> bytes:
     """The meeting as an iCalendar file (RFC 5545), with its series' rule if it has one:
-    calendars show it at the room's local time, and update it on a later version."""
+    calendars show it at the room's local time, and update it on a later version (one
+    `cancelled` marks it so, the whole series with it)."""
     assert meeting.scheduled_at is not None
     zone = ZoneInfo(tz)
     start = meeting.scheduled_at.astimezone(zone)
@@ -129,6 +145,8 @@ def ics(
         event.add("description", description)
     if meeting.rule:
         event.add("rrule", vRecur.from_ical(meeting.rule))
+    if cancelled:
+        event.add("status", "CANCELLED")
     calendar.add_component(event)
     calendar.add_missing_timezones(
         first_date=date(start.year - 1, 1, 1), last_date=date(start.year + 3, 1, 1)
@@ -137,8 +155,11 @@ def ics(
     return data
 
 
-async def invitation(ctx: Context, meeting: Meeting, views: list[dict[str, Any]]) -> None:
-    """Post the meeting's .ics file in the room."""
+async def invitation(
+    ctx: Context, meeting: Meeting, views: list[dict[str, Any]], *, cancelled: bool = False
+) -> None:
+    """Post the meeting's .ics file in the room (or, `cancelled`, the file that calls it
+    off in the calendars that have it)."""
     summary = meeting.title or ctx.t.text("meetings.ics.summary")
     lines = [agenda.topic_text(ctx, v) for v in views]
     description = "\n".join(f"{n}. {text}" for n, text in enumerate(lines, start=1))
@@ -151,11 +172,14 @@ async def invitation(ctx: Context, meeting: Meeting, views: list[dict[str, Any]]
         summary=summary,
         description=description,
         group=ctx.require_group(),
+        cancelled=cancelled,
     )
     assert meeting.scheduled_at is not None
     local = meeting.scheduled_at.astimezone(ZoneInfo(ctx.room.timezone))
-    name = f"{ctx.t.text('meetings.ics.filename')}-{local:%Y-%m-%d}.ics"
-    await ctx.send_file(name, "text/calendar", data, "meetings.ics.caption", name=name)
+    stem = ctx.t.text("meetings.ics.cancelled_filename" if cancelled else "meetings.ics.filename")
+    name = f"{stem}-{local:%Y-%m-%d}.ics"
+    caption = "meetings.ics.cancelled_caption" if cancelled else "meetings.ics.caption"
+    await ctx.send_file(name, "text/calendar", data, caption, name=name)
 
 
 # --- The command.
@@ -190,7 +214,9 @@ async def schedule(ctx: Context, args: Args) -> None:
     meeting = await agenda.planned(ctx, create=True)
     assert meeting is not None
     before = meeting.scheduled_at
-    if before is not None:
+    if before is not None or meeting.sequence > 0:
+        # A new version of an invitation already sent (moved, or set again after a
+        # cancellation): calendars update the event they have.
         meeting.sequence += 1
     meeting.scheduled_at = first
     meeting.scheduled_by = ctx.sender
@@ -216,6 +242,87 @@ async def schedule(ctx: Context, args: Args) -> None:
         prefix=ctx.prefix,
     )
     await invitation(ctx, meeting, views)
+
+
+@MEETING.command(
+    "cancel",
+    fr="annuler",
+    aliases=("annulation", "décommander", "call-off"),
+    args=[Arg("scope", SERIES, required=False)],
+)
+async def cancel(ctx: Context, args: Args) -> None:
+    """Call off the next meeting (whoever scheduled it, or a moderator): no reminder,
+    its agenda waits for the next one. In a series this date is skipped and the next one
+    set; `series` stops the series."""
+    room = require_room(ctx)
+    meetings = repo(ctx)
+    current = await meetings.in_room(room, RUNNING)
+    if current is not None:
+        raise CommandError("meetings.cancel.running", number=current.number, prefix=ctx.prefix)
+    meeting = await agenda.planned(ctx, create=False)
+    if meeting is None or meeting.scheduled_at is None:
+        raise CommandError("meetings.cancel.nothing", prefix=ctx.prefix)
+    if ctx.sender != meeting.scheduled_by and await ctx.role_of(ctx.sender) < Role.MODERATOR:
+        raise CommandError("meetings.cancel.not_allowed", by=meeting.scheduled_by)
+    tz = ctx.room.timezone
+    when = meeting.scheduled_at
+    whole_series = args["scope"] == "series"
+    if whole_series and not meeting.rule:
+        raise CommandError(
+            "meetings.cancel.not_series", date=ctx.t.long_date(when, tz), prefix=ctx.prefix
+        )
+    following = None
+    if meeting.rule and meeting.series_start is not None and not whole_series:
+        following = next_date(
+            meeting.rule, anchor=meeting.series_start, after=max(ctx.now, when), tz=tz
+        )
+    if following is not None:
+        scope = "occurrence"  # this date only: the series goes on
+    elif meeting.rule:
+        scope = "series"  # stopped, or it had no more dates
+    else:
+        scope = "one"
+    points = len(await meetings.agenda(meeting))
+    data = {
+        "scope": scope,
+        "last": scope == "series" and not whole_series,
+        "date": ctx.t.long_date(when, tz),
+        "title": meeting.title,
+        "rule": meeting.rule_text,
+        "points": points,
+    }
+    meeting.sequence += 1
+    meeting.updated_at = ctx.now
+    await ctx.audit(
+        "meeting.cancel",
+        meeting=meeting.id,
+        scope=scope,
+        date=when.isoformat(),
+        next=following.isoformat() if following is not None else None,
+    )
+    if following is not None:
+        # This date of the series is skipped: the next one takes its agenda, and the
+        # series' invitation starts from it.
+        meeting.scheduled_at = following
+        plan_due(meeting, rules(ctx), tz, ctx.now)
+        await ctx.reply(
+            "meetings.cancelled",
+            m=data,
+            next=ctx.t.long_date(following, tz),
+            reminder=meeting.reminder_at,
+            tz=tz,
+            prefix=ctx.prefix,
+        )
+        await invitation(ctx, meeting, await agenda.item_views(ctx, await meetings.agenda(meeting)))
+        return
+    await ctx.reply(
+        "meetings.cancelled", m=data, next=None, reminder=None, tz=tz, prefix=ctx.prefix
+    )
+    await invitation(ctx, meeting, [], cancelled=True)
+    # No date left: no reminder, nothing for the job; the agenda stays for whichever
+    # meeting is set or started next.
+    meeting.scheduled_at = meeting.reminder_at = meeting.next_due_at = None
+    set_series(meeting, None, None, when)
 
 
 async def next_of_series(ctx: Context, ended: Meeting) -> Meeting | None:

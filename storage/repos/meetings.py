@@ -223,6 +223,25 @@ class MeetingRepository(GroupRepository):
             .limit(1)
         )
 
+    async def last_command(self, meeting: Meeting, *, kinds: Sequence[str]) -> list[MeetingItem]:
+        """The lines of these kinds that the last command wrote (one `!action` for two
+        members writes two), in order; empty when there are none."""
+        last = await self.last_item(meeting, kinds=kinds)
+        if last is None:
+            return []
+        if last.event_id is None:
+            return [last]
+        rows = await self.session.scalars(
+            select(MeetingItem)
+            .where(
+                MeetingItem.meeting_id == meeting.id,
+                MeetingItem.event_id == last.event_id,
+                MeetingItem.kind == last.kind,
+            )
+            .order_by(MeetingItem.seq, MeetingItem.id)
+        )
+        return list(rows)
+
     async def waiting_decision(self, meeting: Meeting, event_id: str) -> MeetingItem | None:
         """The item a command of this event is recording a decision for (the decision
         being recorded now, in the same transaction)."""
@@ -245,8 +264,9 @@ class MeetingRepository(GroupRepository):
         )
         return found is not None
 
-    async def remove_item(self, item: MeetingItem) -> None:
-        await self.session.delete(item)
+    async def remove_items(self, items: Sequence[MeetingItem]) -> None:
+        for item in items:
+            await self.session.delete(item)
         await self.session.flush()
 
     # --- Who was there.

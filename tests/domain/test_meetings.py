@@ -523,7 +523,7 @@ async def test_refusals_during_a_meeting_change_nothing(group: TestBot) -> None:
     assert summary.body.startswith("🔴 Réunion n° 1 terminée")
 
 
-async def test_undo_removes_the_last_line_and_says_what_stays_elsewhere(group: TestBot) -> None:
+async def test_undo_removes_the_last_line_and_what_it_made(group: TestBot) -> None:
     await group.say("!odj ajouter Budget")
     await group.say("!réunion commencer")
     await group.say("!sujet suivant")
@@ -533,12 +533,21 @@ async def test_undo_removes_the_last_line_and_says_what_stays_elsewhere(group: T
     await group.say("!sujet suivant")
     await group.say(f"!action {ERWAN} Chiffrer le budget")
     undone = await group.ask("!annuler-dernier")
-    assert undone.startswith("↩ Retiré du compte rendu : l'action « Chiffrer le budget ».")
-    assert "La relance n° 1 reste ouverte : !annuler 1 l'annule." in undone
+    assert undone == (
+        "↩ Retiré du compte rendu : l'action « Chiffrer le budget ». "
+        "La relance n° 1 est annulée : plus de rappels."
+    )
     await group.say("!accord Budget voté")
-    assert "La décision n° 1 reste au registre" in await group.ask("!annuler-dernier")
+    assert await group.ask("!annuler-dernier") == (
+        "↩ Retiré du compte rendu : la décision « Budget voté ». "
+        "La décision n° 1 est retirée du registre des décisions."
+    )
     items = await rows(group, MeetingItem)
     assert [i.kind for i in items] == ["topic"]
+    [followup] = await rows(group, Followup)
+    assert followup.status == "cancelled"
+    [decision] = await rows(group, Decision)
+    assert decision.withdrawn_at is not None
     await group.say("!réunion fin")
     assert "Aucune réunion en cours" in await group.ask("!annuler-dernier")
 
