@@ -146,6 +146,15 @@ async def show(ctx: Context, args: Args) -> None:
     """One decision: its text, outcome, votes, date, who, where it comes from."""
     decision = await log(ctx).get(args["number"])
     if decision is None:
+        withdrawn = await log(ctx).withdrawn(args["number"])
+        if withdrawn is not None and withdrawn.withdrawn_at is not None:
+            raise CommandError(
+                "decisions.withdrawn",
+                number=withdrawn.number,
+                text=withdrawn.text,
+                date=ctx.t.long_date(withdrawn.withdrawn_at, ctx.room.timezone),
+                by=withdrawn.withdrawn_by or "",
+            )
         raise CommandError("decisions.unknown", number=args["number"], prefix=ctx.prefix)
     names = await _partner_names(ctx, [decision])
     await ctx.reply(

@@ -118,6 +118,15 @@ async def proposal(ctx: Context, args: Args) -> None:
 async def get(ctx: Context, number: int) -> Proposal:
     found = await queue(ctx).get(number)
     if found is None:
+        withdrawn = await queue(ctx).withdrawn(number)
+        if withdrawn is not None and withdrawn.decided_at is not None:
+            raise CommandError(
+                "proposals.withdrawn",
+                number=number,
+                text=withdrawn.text,
+                date=ctx.t.long_date(withdrawn.decided_at, ctx.room.timezone),
+                by=withdrawn.decided_by or "",
+            )
         raise CommandError("proposals.unknown", number=number, prefix=ctx.prefix)
     return found
 

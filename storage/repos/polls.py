@@ -202,6 +202,16 @@ class DecisionRepository(GroupRepository):
             )
         )
 
+    async def withdrawn(self, number: int) -> Decision | None:
+        """A decision of the group by its number if it was withdrawn from the log."""
+        return await self.session.scalar(
+            select(Decision).where(
+                Decision.group_id == self.group,
+                Decision.number == number,
+                Decision.withdrawn_at.is_not(None),
+            )
+        )
+
     async def by_id(self, decision_id: int) -> Decision | None:
         """A decision by its id, withdrawn or not."""
         return await self.session.scalar(
@@ -301,6 +311,16 @@ class ProposalRepository(GroupRepository):
     async def by_id(self, proposal_id: int) -> Proposal | None:
         return await self.session.scalar(
             select(Proposal).where(Proposal.group_id == self.group, Proposal.id == proposal_id)
+        )
+
+    async def withdrawn(self, number: int) -> Proposal | None:
+        """A proposal of the group by its number if it was withdrawn from the queue."""
+        return await self.session.scalar(
+            select(Proposal).where(
+                Proposal.group_id == self.group,
+                Proposal.number == number,
+                Proposal.status == ProposalStatus.WITHDRAWN.value,
+            )
         )
 
     async def withdraw(self, proposal: Proposal, *, by: str, now: datetime, note: str) -> None:

@@ -141,7 +141,10 @@ async def test_undo_of_agreed_withdraws_the_decision_and_its_number_stays_used(
     # Out of the log: not listed, not shown, not found.
     assert "Un technicien de surface" not in await group.ask("!décisions")
     assert "Un technicien de surface" not in await group.ask("!décisions technicien")
-    assert (await group.ask("!décision voir 1")).startswith("Il n'y a pas de décision n° 1.")
+    assert await group.ask("!décision voir 1") == (
+        "La décision n° 1 (Un technicien de surface chaque semaine) a été retirée du "
+        f"registre le vendredi 27 novembre 2026 à 10:00 par {ALICE}."
+    )
     # Its number is not given again.
     assert (await group.ask("!accord Chacun range après soi")).startswith(
         "✅ Décidé, décision n° 2 au registre"
@@ -187,7 +190,10 @@ async def test_undo_of_copil_withdraws_the_proposal_unless_put_to_a_vote(group: 
     [proposal] = await rows(group, Proposal)
     assert (proposal.status, proposal.decided_by, proposal.note) == ("withdrawn", ALICE, REASON)
     assert "Revoir les conditions" not in await group.ask("!propositions")
-    assert (await group.ask("!proposition 1")).startswith("Il n'y a pas de proposition n° 1.")
+    assert await group.ask("!proposition 1") == (
+        "La proposition n° 1 (Revoir les conditions d'accès à internet) a été retirée le "
+        f"vendredi 27 novembre 2026 à 10:00 par {ALICE}."
+    )
     # Put to a vote meanwhile, the next one stays in the queue.
     assert (await group.ask("!copil Une liste de mailing")).startswith(
         "📨 Soumis au COPIL, proposition n° 2"
