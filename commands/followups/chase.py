@@ -12,21 +12,23 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from commands.followups import records
 from commands.followups.commands import create
-from commands.followups.policy import add_working_days, allowed, next_reminder
+from commands.followups.policy import add_working_days, allowed, reminder_after
 from commands.followups.records import repo, rules
 from commands.followups.router import router
 from commands.followups.views import line
-from commands.kit.context import Context
+from commands.kit.context import MAX_CONTENT_BYTES, Context, content_size, message_content
 from commands.kit.events import Reaction, Signal
+from commands.kit.i18n import Rendered
 from commands.kit.jobs import Places
-from storage.models import Followup, FollowupOrigin, FollowupStatus
-from storage.repos.core import Ref
-from storage.repos.followups import FollowupSchedule
+from storage.models import FollowupOrigin, FollowupStatus
+from storage.repos.core import Outgoing, Ref
+from storage.repos.followups import Due, FollowupRepository, FollowupSchedule
 from storage.repos.partners import PartnerRepository
 from storage.uow import UnitOfWork
 
@@ -39,12 +41,43 @@ BATCH = 5000
 class Batch:
     """The reminders of one pass for one person in one place."""
 
-    room_id: str
+    ctx: Context
     assignee: str
     direct: bool
     slot: datetime  # when the first of them was due to be reminded
-    items: list[Followup] = field(default_factory=list)
+    items: list[Due] = field(default_factory=list)
     mentions: list[str] = field(default_factory=list)
+
+    @property
+    def notified(self) -> list[str]:
+        """Whom the message notifies: in a direct message, the assignee alone."""
+        return [self.assignee] if self.direct else self.mentions
+
+
+@dataclass
+class Pass:
+    """What one pass writes, gathered across rooms, then written in a few statements
+    (the job's one transaction holds them all: the reminders and the next slots commit
+    together, or neither does)."""
+
+    batches: list[Batch] = field(default_factory=list)
+    # (id, new values) of each follow-up, by group; (id, detail) of its history line.
+    changes: dict[str, list[tuple[int, dict[str, Any]]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    events: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass
+class Reminder:
+    """A batch's message, rendered, and what it is about."""
+
+    batch: Batch
+    data: dict[str, Any]
+    rendered: Rendered
+    content: dict[str, Any]
+    about: Ref
+    origin: str  # the same reminder, queued again after a lost commit, keeps its txn id
 
 
 class ChaseJob:
@@ -57,31 +90,47 @@ class ChaseJob:
         # One query across groups (it reads the due range of `next_reminder_at` only),
         # then one context per room.
         due = await FollowupSchedule(uow.session).due(now, limit=BATCH)
-        by_room: dict[tuple[str, str], list[Followup]] = defaultdict(list)
+        by_room: dict[tuple[str, str], list[Due]] = defaultdict(list)
         for followup in due:
             by_room[(followup.group_id, followup.room_id)].append(followup)
+        work = Pass()
+        moderators: dict[str, list[str]] = {}
         handled = 0
         for (group, room_id), followups in by_room.items():
             ctx = await places.room(room_id)
             if ctx.group != group:  # the room changed groups since: act for the record's
                 ctx.group = group
-            handled += await self._room(ctx, followups)
+            if group not in moderators:
+                moderators[group] = await _moderators(ctx)
+            handled += self._room(ctx, followups, moderators[group], work)
+        names = await _partner_names(work.batches)
+        # The messages in one INSERT, then the rows' next slots and their history, all in
+        # the job's transaction: a reminder is queued exactly when its slot moves on.
+        await self._queue([self._render(batch, names) for batch in work.batches], uow)
+        await self._write_rows(work, uow, now)
         return handled
 
-    async def _room(self, ctx: Context, followups: Sequence[Followup]) -> int:
+    @staticmethod
+    def _room(ctx: Context, followups: Sequence[Due], moderators: list[str], work: Pass) -> int:
+        """One room's due follow-ups, grouped into reminders (one per person and place);
+        nothing is written yet."""
+        assert ctx.group is not None
         settings = rules(ctx)
         policy = settings.policy(ctx.room.room_id)
         tz = ctx.room.timezone
+        changes = work.changes[ctx.group]
         go = allowed(ctx.now, policy, tz)
         if go > ctx.now:  # quiet hours, or a weekend: everything waits until allowed
-            await repo(ctx).reschedule([(f.id, {"next_reminder_at": go}) for f in followups])
+            changes += [(f.id, {"next_reminder_at": go}) for f in followups]
             return 0
-        moderators = await _moderators(ctx)
-        slots = functools.lru_cache(maxsize=None)(
-            lambda due: next_reminder(due, ctx.now, policy, tz)
-        )
+        zone = ZoneInfo(tz)
+
+        # A slot depends on the local day a follow-up is due, not on its hour.
+        @functools.cache
+        def slot(day: date) -> datetime:
+            return reminder_after(day, ctx.now, policy, tz)
+
         batches: dict[tuple[str, str], Batch] = {}
-        changes: list[tuple[int, dict[str, Any]]] = []
         late: dict[int, int] = {}  # the overdue reminders of each, this one included
         for followup in followups:
             assert followup.due_at is not None  # only follow-ups with a due date are chased
@@ -95,10 +144,10 @@ class ChaseJob:
             escalated = len(set(mentions)) > 1
             direct = policy.deliver == "dm" and not escalated
             key = (followup.assignee, "dm" if direct else "room")
-            slot = followup.next_reminder_at or ctx.now
-            batch = batches.setdefault(
-                key, Batch(ctx.room.room_id, followup.assignee, direct, slot)
-            )
+            batch = batches.get(key)
+            if batch is None:
+                first = followup.next_reminder_at or ctx.now
+                batch = batches[key] = Batch(ctx, followup.assignee, direct, first)
             batch.items.append(followup)
             batch.mentions += [m for m in mentions if m not in batch.mentions]
             changes.append(
@@ -107,42 +156,100 @@ class ChaseJob:
                     {
                         "reminders_sent": followup.reminders_sent + 1,
                         "overdue_reminders": late[followup.id],
-                        "next_reminder_at": slots(followup.due_at),
+                        "next_reminder_at": slot(followup.due_at.astimezone(zone).date()),
                         "updated_at": ctx.now,
                     },
                 )
             )
-        names = await ctx.repo(PartnerRepository).names(
-            {f.partner_id for f in followups if f.partner_id is not None}
-        )
-        events = []
         for batch in batches.values():
-            await self._send(ctx, batch, names)
-            events += [(f, {"overdue": late[f.id], "direct": batch.direct}) for f in batch.items]
-        # The rows change in two statements, not one each: the loaded objects are left
-        # as they were read (nothing flushes them one by one).
-        await repo(ctx).reschedule(changes)
-        await repo(ctx).record_many(events, "reminded", actor="", now=ctx.now)
+            work.batches.append(batch)
+            work.events += [
+                (f.id, {"overdue": late[f.id], "direct": batch.direct}) for f in batch.items
+            ]
         return len(followups)
 
     @staticmethod
-    async def _send(ctx: Context, batch: Batch, names: dict[int, str]) -> None:
+    async def _write_rows(work: Pass, uow: UnitOfWork, now: datetime) -> None:
+        """The follow-ups' next slots, one statement a group, and their history, one."""
+        for group, changes in work.changes.items():
+            await uow.repo(FollowupRepository, group).reschedule(changes)
+        await FollowupSchedule(uow.session).record_many(work.events, "reminded", now=now)
+
+    @staticmethod
+    def _render(batch: Batch, names: dict[str, dict[int, str]]) -> Reminder:
+        ctx = batch.ctx
+        assert ctx.group is not None
+        partners = names[ctx.group]
         data: dict[str, Any] = {
             "assignee": batch.assignee,
-            "items": [line(f, ctx.now, names.get(f.partner_id or 0)) for f in batch.items],
+            "items": [line(f, ctx.now, partners.get(f.partner_id or 0)) for f in batch.items],
             "others": [m for m in batch.mentions if m != batch.assignee],
             "tz": ctx.room.timezone,
             "prefix": ctx.prefix,
         }
         about = Ref("followups", "reminder", ",".join(str(f.id) for f in batch.items))
-        # The same reminder, sent again after a lost commit, keeps its transaction id.
-        ctx.origin = f"followups:{ctx.group}:{about.id}:{batch.slot.isoformat()}"
-        if batch.direct:
-            await ctx.to_user(
-                batch.assignee, "followups.reminder", about=about, mentions=[batch.assignee], **data
+        origin = f"followups:{ctx.group}:{about.id}:{batch.slot.isoformat()}"
+        rendered = ctx.t("followups.reminder", **data)
+        content = message_content(rendered, mentions=batch.notified)
+        return Reminder(batch, data, rendered, content, about, origin)
+
+    @staticmethod
+    async def _queue(reminders: Sequence[Reminder], uow: UnitOfWork) -> None:
+        """Queue the reminders in order, as `ctx.notice` (in the room) and `ctx.to_user`
+        (a direct message) would, in one statement."""
+        pending: list[Outgoing] = []
+        for reminder in reminders:
+            batch, ctx = reminder.batch, reminder.batch.ctx
+            if content_size(reminder.content) > MAX_CONTENT_BYTES:
+                # Too long for one event: the context sends it as a file, in its turn.
+                await uow.outbox.add_many(pending)
+                pending.clear()
+                ctx.origin = reminder.origin
+                if batch.direct:
+                    await ctx.to_user(
+                        batch.assignee,
+                        "followups.reminder",
+                        about=reminder.about,
+                        mentions=batch.notified,
+                        **reminder.data,
+                    )
+                else:
+                    await ctx.send_rendered(
+                        reminder.rendered,
+                        reply=False,
+                        about=reminder.about,
+                        mentions=batch.notified,
+                    )
+                continue
+            pending.append(
+                Outgoing(
+                    room_id=None if batch.direct else ctx.room.room_id,
+                    user_id=batch.assignee if batch.direct else None,
+                    event_type="m.room.message",
+                    content=reminder.content,
+                    now=ctx.now,
+                    inbox_id=ctx.inbox_id,
+                    group=ctx.group,
+                    ref=reminder.about,
+                    origin=reminder.origin,
+                )
             )
-        else:
-            await ctx.notice("followups.reminder", about=about, mentions=batch.mentions, **data)
+        await uow.outbox.add_many(pending)
+
+
+async def _partner_names(batches: Sequence[Batch]) -> dict[str, dict[int, str]]:
+    """The names of the partners the reminders mention, by group: one query a group."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    contexts: dict[str, Context] = {}
+    for batch in batches:
+        group = batch.ctx.group
+        assert group is not None
+        contexts.setdefault(group, batch.ctx)
+        wanted[group].update(f.partner_id for f in batch.items if f.partner_id is not None)
+    return {
+        group: await ctx.repo(PartnerRepository).names(wanted[group])
+        for group, ctx in contexts.items()
+    }
 
 
 async def _moderators(ctx: Context) -> list[str]:

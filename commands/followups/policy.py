@@ -93,8 +93,13 @@ def _slot(day: date, policy: ChasePolicy, zone: ZoneInfo, tz: str) -> datetime:
 
 def next_reminder(due_at: datetime, after: datetime, policy: ChasePolicy, tz: str) -> datetime:
     """The first reminder slot of a follow-up due at `due_at` strictly after `after`."""
+    return reminder_after(due_at.astimezone(ZoneInfo(tz)).date(), after, policy, tz)
+
+
+def reminder_after(due_day: date, after: datetime, policy: ChasePolicy, tz: str) -> datetime:
+    """The first reminder slot of a follow-up due on `due_day` (local) strictly after
+    `after`. Only the day counts, not the hour: a pass computes it once a day."""
     zone = ZoneInfo(tz)
-    due_day = due_at.astimezone(zone).date()
     if policy.day_before:
         before = _slot(previous_working_day(due_day, policy), policy, zone, tz)
         if after < before < _slot(due_day, policy, zone, tz):

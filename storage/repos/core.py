@@ -40,6 +40,7 @@ __all__ = [
     "InboxRepository",
     "MemberRepository",
     "OutboxRepository",
+    "Outgoing",
     "Ref",
     "Repository",
     "RoomMemberRepository",
@@ -62,6 +63,24 @@ class Ref:
         if row.ref_domain is None or row.ref_kind is None or row.ref_id is None:
             return None
         return cls(row.ref_domain, row.ref_kind, row.ref_id)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One row for `OutboxRepository.add_many`: what `add` takes, as a value."""
+
+    room_id: str | None
+    event_type: str
+    content: dict[str, Any]
+    now: datetime
+    inbox_id: int | None = None
+    attachment: tuple[str, str, bytes] | None = None
+    action: OutboxAction = OutboxAction.MESSAGE
+    user_id: str | None = None
+    state_key: str | None = None
+    group: str | None = None
+    ref: Ref | None = None
+    origin: str | None = None
 
 
 # --- The statements of every event's path, built once per dialect.
@@ -87,6 +106,10 @@ def _statements(dialect: str) -> dict[str, Any]:
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(inbox.c.id),
         "outbox_add": insert(outbox).returning(outbox.c.id),
+        # Many rows in one statement (a few for thousands). Each new id comes with its
+        # transaction id, which is unique: asking for the ids in the order of the rows
+        # would make SQLAlchemy insert them one by one on SQLite.
+        "outbox_add_many": insert(outbox).returning(outbox.c.id, outbox.c.txn_id),
         "state_set": upsert.on_conflict_do_update(
             index_elements=["key"],
             set_={"value": upsert.excluded.value, "updated_at": upsert.excluded.updated_at},
@@ -504,6 +527,49 @@ class OutboxRepository(_HotPath):
         new_id = await self._scalar("outbox_add", values)
         self.added.append(OutboxEvent(id=new_id, **values))
         return txn_id
+
+    async def add_many(self, rows: Sequence[Outgoing]) -> list[str]:
+        """Queue many messages or actions in one statement (a job's pass of reminders):
+        each row as `add` would queue it, with the same transaction id, in the same
+        order; their transaction ids are returned in that order."""
+        if not rows:
+            return []
+        for row in rows:  # before any transaction id is chosen (see `forget_origins`)
+            if row.room_id is None and (row.action != OutboxAction.MESSAGE or row.user_id is None):
+                raise ValueError("only a message to a user may leave its room to the sender")
+        values = [self._row(row) for row in rows]
+        result = await self.session.execute(self._statement("outbox_add_many"), values)
+        ids = {txn_id: new_id for new_id, txn_id in result.all()}
+        for columns in values:
+            self.added.append(OutboxEvent(id=ids[columns["txn_id"]], **columns))
+        return [str(columns["txn_id"]) for columns in values]
+
+    def _row(self, row: Outgoing) -> dict[str, Any]:
+        """The columns of a new row, as `add` writes them; its transaction id is chosen
+        here, in the order of the rows (`_txn_id`)."""
+        name, mimetype, data = row.attachment if row.attachment else (None, None, None)
+        ref = row.ref
+        return {
+            "attachment": data,
+            "attachment_name": name,
+            "attachment_type": mimetype,
+            "txn_id": self._txn_id(row.origin),
+            "action": row.action,
+            "room_id": row.room_id,
+            "user_id": row.user_id,
+            "event_type": row.event_type,
+            "state_key": row.state_key,
+            "content": row.content,
+            "inbox_id": row.inbox_id,
+            "group_id": row.group,
+            "ref_domain": ref.domain if ref else None,
+            "ref_kind": ref.kind if ref else None,
+            "ref_id": ref.id if ref else None,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": row.now,
+            "next_attempt_at": row.now,
+        }
 
     async def due(self, now: datetime, limit: int = 50) -> Sequence[OutboxEvent]:
         rows = await self.session.scalars(

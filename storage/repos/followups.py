@@ -2,17 +2,122 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, and_, cast, func, insert, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 
 from storage.models import Followup, FollowupEvent, FollowupStatus
 from storage.repos.base import GroupRepository, Repository
 
 OPEN = FollowupStatus.OPEN.value
+# The job's reads and writes go to the tables (Core), not through the ORM.
+FOLLOWUPS: Any = Followup.__table__
+EVENTS: Any = FollowupEvent.__table__
+
+
+@functools.cache
+def _reschedule(columns: tuple[str, ...]) -> Any:
+    """UPDATE of these columns of one group's follow-up, by id, run for many rows at
+    once (SQLite's executemany steps one prepared statement). Built once per set."""
+    return (
+        update(FOLLOWUPS)
+        .where(FOLLOWUPS.c.id == bindparam("row_id"), FOLLOWUPS.c.group_id == bindparam("group"))
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+
+
+def _array(name: str, item: Any) -> Any:
+    """A parameter holding a list, as a PostgreSQL array of the column's type."""
+    kind = ARRAY(item)
+    return cast(bindparam(name, type_=kind), kind)
+
+
+@functools.cache
+def _reschedule_arrays(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: the same UPDATE as one statement for all the rows, given as arrays
+    (an executemany there runs the statement once a row, which costs more than the
+    change itself). Built once per set of columns."""
+    given = (
+        func.unnest(
+            _array("row_id", FOLLOWUPS.c.id.type),
+            *(_array(f"new_{column}", FOLLOWUPS.c[column].type) for column in columns),
+        )
+        .table_valued("row_id", *columns)
+        .render_derived(name="given")
+    )
+    return (
+        update(FOLLOWUPS)
+        .where(FOLLOWUPS.c.id == given.c.row_id, FOLLOWUPS.c.group_id == bindparam("group"))
+        .values({column: given.c[column] for column in columns})
+    )
+
+
+@functools.cache
+def _record_arrays() -> Any:
+    """PostgreSQL: history lines for many follow-ups as one INSERT from arrays, in their
+    order (see `_reschedule_arrays`)."""
+    given = (
+        func.unnest(
+            _array("followup_id", EVENTS.c.followup_id.type),
+            _array("detail", EVENTS.c.detail.type),
+        )
+        .table_valued("followup_id", "detail")
+        .render_derived(name="given")
+    )
+    return insert(EVENTS).from_select(
+        ["followup_id", "kind", "actor", "at", "text", "detail"],
+        select(
+            given.c.followup_id,
+            bindparam("kind", type_=EVENTS.c.kind.type),
+            literal("", EVENTS.c.actor.type),
+            bindparam("at", type_=EVENTS.c.at.type),
+            null(),
+            given.c.detail,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A follow-up as the chasing job reads it: the columns a reminder needs, without
+    the ORM's bookkeeping (a pass reads a thousand of them)."""
+
+    id: int
+    group_id: str
+    room_id: str
+    number: int
+    text: str
+    assignee: str
+    creator: str
+    due_at: datetime | None
+    partner_id: int | None
+    origin: str
+    status: str
+    closed_at: datetime | None
+    next_reminder_at: datetime | None
+    reminders_sent: int
+    overdue_reminders: int
+
+
+_DUE_COLUMNS = [FOLLOWUPS.c[name] for name in Due.__dataclass_fields__]
 
 
 @dataclass(frozen=True)
@@ -105,43 +210,29 @@ class FollowupRepository(GroupRepository):
 
     async def reschedule(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
         """Change many follow-ups at once (a pass of reminders): (id, values) pairs, in
-        one statement per set of columns. Objects already loaded keep what they read."""
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        one statement per set of columns, on the table (no ORM bookkeeping: objects
+        already loaded keep what they read)."""
+        by_columns: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
         for followup_id, values in changes:
-            by_columns.setdefault(tuple(sorted(values)), []).append({"id": followup_id, **values})
-        for rows in by_columns.values():
+            by_columns.setdefault(tuple(sorted(values)), []).append((followup_id, values))
+        for columns, rows in by_columns.items():
+            if self.dialect == "postgresql":
+                arrays: dict[str, Any] = {"group": self.group, "row_id": [i for i, _ in rows]}
+                for column in columns:
+                    arrays[f"new_{column}"] = [values[column] for _, values in rows]
+                await self.session.execute(_reschedule_arrays(columns), arrays)
+                continue
             await self.session.execute(
-                update(Followup).where(Followup.group_id == self.group),
-                rows,
-                execution_options={"synchronize_session": False},
+                _reschedule(columns),
+                [
+                    {
+                        "row_id": followup_id,
+                        "group": self.group,
+                        **{f"new_{column}": value for column, value in values.items()},
+                    }
+                    for followup_id, values in rows
+                ],
             )
-
-    async def record_many(
-        self,
-        lines: Sequence[tuple[Followup, dict[str, Any]]],
-        kind: str,
-        *,
-        actor: str,
-        now: datetime,
-    ) -> None:
-        """The same history line for many follow-ups (a pass of reminders), in one
-        statement; their `updated_at` is the caller's to set."""
-        if not lines:
-            return
-        await self.session.execute(
-            insert(FollowupEvent),
-            [
-                {
-                    "followup_id": f.id,
-                    "kind": kind,
-                    "actor": actor,
-                    "at": now,
-                    "text": None,
-                    "detail": detail,
-                }
-                for f, detail in lines
-            ],
-        )
 
     async def history(self, followup: Followup) -> Sequence[FollowupEvent]:
         rows = await self.session.scalars(
@@ -308,16 +399,50 @@ class FollowupSchedule(Repository):
             )
         )
 
-    async def due(self, now: datetime, *, limit: int) -> Sequence[Followup]:
+    async def due(self, now: datetime, *, limit: int) -> list[Due]:
         """Open follow-ups whose next reminder has come, in every group, the earliest
         first (the range of `next_reminder_at` is all that is read)."""
-        rows = await self.session.scalars(
-            select(Followup)
-            .where(Followup.next_reminder_at <= now, Followup.status == OPEN)
-            .order_by(Followup.next_reminder_at, Followup.id)
+        rows = await self.session.execute(
+            select(*_DUE_COLUMNS)
+            .where(FOLLOWUPS.c.next_reminder_at <= now, FOLLOWUPS.c.status == OPEN)
+            .order_by(FOLLOWUPS.c.next_reminder_at, FOLLOWUPS.c.id)
             .limit(limit)
         )
-        return rows.all()
+        return [Due(*row) for row in rows]
+
+    async def record_many(
+        self, lines: Sequence[tuple[int, dict[str, Any]]], kind: str, *, now: datetime
+    ) -> None:
+        """The same history line, by the bot, for many follow-ups the job has just read
+        (a pass of reminders, every group's), in one statement: (follow-up id, detail)
+        pairs; their `updated_at` is the caller's to set."""
+        if not lines:
+            return
+        if self.dialect == "postgresql":
+            await self.session.execute(
+                _record_arrays(),
+                {
+                    "kind": kind,
+                    "at": now,
+                    "followup_id": [followup_id for followup_id, _ in lines],
+                    "detail": [detail for _, detail in lines],
+                },
+            )
+            return
+        await self.session.execute(
+            insert(EVENTS),
+            [
+                {
+                    "followup_id": followup_id,
+                    "kind": kind,
+                    "actor": "",
+                    "at": now,
+                    "text": None,
+                    "detail": detail,
+                }
+                for followup_id, detail in lines
+            ],
+        )
 
     async def groups_due(self, now: datetime) -> list[str]:
         rows = await self.session.scalars(
