@@ -28,7 +28,7 @@ from commands.kit.clock import Clock
 from commands.kit.domain import Domain
 from commands.kit.health import Health
 from commands.kit.transport import IncomingEvent
-from storage.db import describe, is_outage
+from storage.db import Database, describe, is_outage
 from storage.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ CRYPTO_DEVICE = "crypto_device"
 MAX_BACKOFF = 30.0
 SCHEDULER_IDLE = 60.0
 STOP_GRACE = 10.0  # seconds the loops get to finish their pass on a clean stop
+FOLD_EVERY = 1.0  # seconds between two foldings of SQLite's write-ahead log
 
 T = TypeVar("T")
 
@@ -68,7 +69,9 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.matrix_settings = require_matrix(settings)
-        self.bot = Bot(settings, clock=clock, domains=domains)
+        # On SQLite the log is folded into the file by `_fold_loop`, not by a commit.
+        db = Database(settings.database.url, background_checkpoints=True)
+        self.bot = Bot(settings, clock=clock, db=db, domains=domains)
         self.services = self.bot.services
         self.clock = self.services.clock
         self.health = Health(unhealthy_after=timedelta(seconds=settings.sync.unhealthy_after))
@@ -114,6 +117,8 @@ class Runtime:
             self.tasks.spawn(self._work_loop(), "work")
             self.tasks.spawn(self._send_loop(), "send")
             self.tasks.spawn(self._scheduler_loop(), "scheduler")
+            if self.services.db.background_checkpoints:
+                self.tasks.spawn(self._fold_loop(), "checkpoint")
             stop = asyncio.create_task(self._stop.wait())
             failed = asyncio.create_task(self.tasks.failed.wait())
             try:
@@ -417,6 +422,21 @@ class Runtime:
         if next_attempt is None:
             return SCHEDULER_IDLE
         return max(0.05, (next_attempt - self.clock.now()).total_seconds())
+
+    async def _fold_loop(self) -> None:
+        """SQLite: fold the write-ahead log into the database file every second, in the
+        background; no command's commit waits for it. A fold that fails is tried again
+        at the next one (what it would fold is still in the log, which is durable)."""
+        while not self._stop.is_set():
+            await self._pause(FOLD_EVERY)
+            if self._stop.is_set():
+                break
+            try:
+                await self.services.db.fold_log()
+            except Exception as exc:
+                if is_outage(exc):
+                    continue  # the other loops say so, and mark the bot unhealthy
+                logger.warning("folding the database's log failed: %s", describe(exc))
 
     async def _scheduler_loop(self) -> None:
         while not self._stop.is_set():

@@ -33,7 +33,9 @@ def alembic_config() -> Config:
     return cfg
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(
+    dbapi_connection: Any, _record: Any, *, background_checkpoints: bool = False
+) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -41,6 +43,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Deleted and overwritten content is zeroed, not left in free pages (erasure).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    if background_checkpoints:
+        # The write-ahead log is folded into the file by `Database.fold_log`, which the
+        # bot runs in the background: otherwise the commit that takes the log past
+        # 1,000 pages would fold all of it, and whatever that commit answers would wait.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
     # The driver would open transactions itself, lazily (a deferred BEGIN before the
     # first INSERT, or none before a SAVEPOINT): `_begin_immediate` opens them instead.
@@ -138,14 +145,21 @@ def make_private(path: Path) -> None:
 class Database:
     """The engine and session factory; the only way code reaches the database."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_URL, *, background_checkpoints: bool = False) -> None:
+        """`background_checkpoints` (SQLite): no commit folds the write-ahead log into
+        the database file; whoever asks for it calls `fold_log` regularly (the bot's
+        runtime does, every second)."""
         self.url = url
         path = sqlite_path(url)
         if path is not None:
             make_private(path)
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not self.is_sqlite)
+        self.background_checkpoints = background_checkpoints and self.is_sqlite
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            pragmas = functools.partial(
+                _sqlite_pragmas, background_checkpoints=self.background_checkpoints
+            )
+            event.listen(self.engine.sync_engine, "connect", pragmas)
             event.listen(self.engine.sync_engine, "begin", _begin_immediate)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -226,6 +240,23 @@ class Database:
             raw = await conn.get_raw_connection()
             driver: Any = raw.driver_connection
             await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def fold_log(self) -> int:
+        """SQLite: fold the write-ahead log into the database file as far as readers
+        allow, without waiting for anyone (a passive checkpoint); the pages of the log
+        still not in the file afterwards (0: all of them are). Nothing to do elsewhere."""
+        if not self.is_sqlite:
+            return 0
+        async with self.engine.connect() as conn:
+            # Outside any transaction, as `checkpoint` below.
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            cursor = await driver.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            row = await cursor.fetchone()
+            await cursor.close()
+        if row is None or row[1] < 0:  # -1: not in WAL mode (a database in memory)
+            return 0
+        return int(row[1]) - int(row[2])
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from storage.db import Database, DatabaseUnavailable
 from storage.models import InboxStatus, OutboxEvent, OutboxStatus, Role
@@ -174,3 +174,56 @@ def test_a_database_that_cannot_be_opened_is_one_line_from_the_cli(
     assert result.stderr == (
         f"passerelle: cannot open the database file {not_a_folder}/b.db: Not a directory\n"
     )
+
+
+async def _fill(database: Database, rows: int) -> None:
+    """One transaction that writes a few thousand pages (audit entries of 4 KiB)."""
+    async with database.unit_of_work() as uow:
+        for index in range(rows):
+            await uow.audit.record(
+                actor="@a:x", action="probe", now=NOW, detail={"text": "x" * 4000, "n": index}
+            )
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_a_big_commit_folds_the_log_only_without_background_checkpoints(
+    tmp_path: Path, background: bool
+) -> None:
+    path = tmp_path / "fold.db"
+    database = Database(f"sqlite+aiosqlite:///{path}", background_checkpoints=background)
+    try:
+        await database.upgrade()
+        await database.fold_log()
+        before = path.stat().st_size
+        await _fill(database, 1500)  # past SQLite's automatic checkpoint (1,000 pages)
+        grown = path.stat().st_size
+        if not background:
+            # The commit itself folded the log into the file: it waited for that.
+            assert grown > before + 1000 * 4096
+            return
+        # The commit left it all in the log; the file grows when the log is folded.
+        assert grown == before
+        assert await database.fold_log() == 0  # all of the log is in the file now
+        assert path.stat().st_size > before + 1500 * 4096
+        async with database.unit_of_work() as uow:
+            assert len(await uow.audit.latest(limit=2000)) == 1500
+    finally:
+        await database.dispose()
+
+
+async def test_fold_log_on_each_backend(db_url: str) -> None:
+    """SQLite folds its log; PostgreSQL has none to fold, and the bot's loop skips it."""
+    database = Database(db_url, background_checkpoints=True)
+    try:
+        await database.upgrade()
+        assert database.background_checkpoints is database.is_sqlite
+        async with database.unit_of_work() as uow:
+            await uow.state.set("probe", "x", now=NOW)
+        assert await database.fold_log() == 0
+        async with database.unit_of_work() as uow:
+            assert await uow.state.get("probe") == "x"
+            if database.is_sqlite:  # no commit folds it: the bot's loop does
+                pragma = await uow.session.execute(text("PRAGMA wal_autocheckpoint"))
+                assert pragma.scalar() == 0
+    finally:
+        await database.dispose()
