@@ -8,10 +8,11 @@ two can never disagree.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from html.parser import HTMLParser
+from html import unescape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,40 +81,36 @@ def _defuse_text(text: str) -> str:
     return "".join(out)
 
 
-class _PlainText(HTMLParser):
-    """HTML (as our templates write it) to the plain text body."""
-
-    BLOCK = frozenset({"p", "div", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "li":
-            self.parts.append("\n• ")
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-    def text(self) -> str:
-        lines = (" ".join(line.split()) for line in "".join(self.parts).split("\n"))
-        return "\n".join(line for line in lines if line)
+# A tag as the templates write them (attribute values are escaped, so hold no ">"), or
+# a comment. What lies between is text, character references included.
+_TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:\s[^>]*)?/?>", re.DOTALL)
+_BLOCKS = frozenset({"p", "div", "ul", "ol", "pre", "blockquote", "h1", "h2", "h3", "h4"})
 
 
 def html_to_plain(html: str) -> str:
-    parser = _PlainText()
-    parser.feed(html)
-    parser.close()
-    return parser.text()
+    """HTML (as our templates write it) to the plain text body: blocks and line breaks
+    start lines, list items are bullets, runs of spaces are one, empty lines go."""
+    parts: list[str] = []
+    position = 0
+    for match in _TAG.finditer(html):
+        if match.start() > position:
+            parts.append(unescape(html[position : match.start()]))
+        position = match.end()
+        closing, tag = match.group(1), (match.group(2) or "").lower()
+        if not tag:
+            continue  # a comment
+        if closing:
+            if tag in _BLOCKS:
+                parts.append("\n")
+        elif tag == "br":
+            parts.append("\n")
+        elif tag == "li":
+            parts.append("\n• ")
+        elif tag in _BLOCKS:
+            parts.append("\n")
+    parts.append(unescape(html[position:]))
+    lines = (" ".join(line.split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 class Catalog:
