@@ -6,6 +6,7 @@ from __future__ import annotations
 from commands.kit.args import Arg, Choice, Opt, TimeZone, User, Word
 from commands.kit.context import Context
 from commands.kit.errors import CommandError
+from commands.kit.i18n import Rendered
 from commands.kit.registry import Args, Command, Group, Router
 from commands.kit.text import fold
 from commands.kit.usage import usage_lines
@@ -47,20 +48,9 @@ async def help_(ctx: Context, args: Args) -> None:
     registry = ctx.services.registry
     role = await ctx.role_of(ctx.sender)
     if args["command"] is None:
-        domains = []
-        for domain in registry.domains:
-            entries = [e for e in registry.top_level() if e.domain == domain and _visible(e, role)]
-            if entries:
-                domains.append(
-                    {
-                        "domain": domain,
-                        "commands": [
-                            {"name": e.local_name(ctx.room.locale), "key": _help_key(e)}
-                            for e in sorted(entries, key=lambda e: e.local_name(ctx.room.locale))
-                        ],
-                    }
-                )
-        await ctx.reply("core.help.index", domains=domains, prefix=ctx.prefix)
+        # The index depends only on the commands, the language, the prefix and the role.
+        key = ("core.help.index", ctx.room.locale, ctx.prefix, role.name)
+        await ctx.send_rendered(ctx.services.rendered_once(key, lambda: _index(ctx, role)))
         return
     entry: Command | Group | None = registry.lookup(args["command"].removeprefix(ctx.prefix))
     if entry is None:
@@ -99,6 +89,26 @@ async def help_(ctx: Context, args: Args) -> None:
         if isinstance(entry, Group)
         else [],
     )
+
+
+def _index(ctx: Context, role: Role) -> Rendered:
+    """The help's index: the commands `role` may use, domain by domain."""
+    registry = ctx.services.registry
+    locale = ctx.room.locale
+    domains = []
+    for domain in registry.domains:
+        entries = [e for e in registry.top_level() if e.domain == domain and _visible(e, role)]
+        if entries:
+            domains.append(
+                {
+                    "domain": domain,
+                    "commands": [
+                        {"name": e.local_name(locale), "key": _help_key(e)}
+                        for e in sorted(entries, key=lambda e: e.local_name(locale))
+                    ],
+                }
+            )
+    return ctx.t("core.help.index", domains=domains, prefix=ctx.prefix)
 
 
 def _invocation(entry: Command | Group, locale: str, prefix: str) -> str:

@@ -4,13 +4,14 @@ message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from commands.kit.clock import Clock
 from commands.kit.health import Health
-from commands.kit.i18n import Catalog
+from commands.kit.i18n import Catalog, Rendered
 from commands.kit.registry import Registry
 from commands.kit.settings import CoreSettings
 from commands.kit.transport import MediaFetcher
@@ -77,6 +78,16 @@ class Services:
     # Set by a handler that erased personal data: once its transaction commits, the
     # pipeline checkpoints the database so the erased text leaves its write-ahead log.
     checkpoint_wanted: bool = False
+    # Answers that depend on nothing but the catalog and the commands (the help's
+    # index), rendered once per language, prefix and role: `rendered_once`.
+    _rendered: dict[tuple[str, ...], Rendered] = field(default_factory=dict, repr=False)
+
+    def rendered_once(self, key: tuple[str, ...], render: Callable[[], Rendered]) -> Rendered:
+        """`render()` the first time `key` is asked for, then what it gave."""
+        cached = self._rendered.get(key)
+        if cached is None:
+            cached = self._rendered[key] = render()
+        return cached
 
     @property
     def version(self) -> str:

@@ -37,6 +37,23 @@ async def test_help_in_english_after_settings_change(bot: TestBot) -> None:
     assert "!whoami: who I think you are, and your role" in answer
 
 
+async def test_help_index_kept_per_role_and_language_answers_each_command(bot: TestBot) -> None:
+    """The index is rendered once per role, language and prefix, and still answers each
+    `!aide` in reply to it."""
+    member = await bot.ask("!aide", sender=BOB)
+    admin = await bot.ask("!aide", sender=ALICE)
+    assert "!role" in admin
+    assert "!role" not in member
+    again = bot.event("!aide", sender=BOB)
+    [answer] = await bot.deliver(again)
+    assert answer.body == member
+    assert answer.content["m.relates_to"] == {"m.in_reply_to": {"event_id": again.event_id}}
+    await bot.ask("!reglages langue=en", sender=ALICE)
+    english = await bot.ask("!help", sender=BOB)
+    assert english.startswith("Commands you can use")
+    assert "!role" not in english
+
+
 async def test_help_for_one_command_shows_usage_and_examples(bot: TestBot) -> None:
     answer = await bot.ask("!aide role", sender=BOB)
     assert "Utilisation : !role @MEMBRE [RÔLE]" in answer
