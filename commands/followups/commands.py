@@ -21,12 +21,12 @@ from commands.followups.vocabulary import (
     ListingArg,
     Number,
     due_value,
-    split_assignees,
 )
 from commands.kit.args import Arg, Opt, Page, Text, User
 from commands.kit.context import Context
 from commands.kit.errors import CommandError
 from commands.kit.registry import Args
+from commands.kit.text import leading_users
 from storage.models import Followup, FollowupOrigin, FollowupStatus
 from storage.repos.core import Ref
 from storage.repos.followups import Filter
@@ -82,7 +82,7 @@ async def create(
 async def add(ctx: Context, args: Args) -> None:
     """Assign a follow-up: to the members mentioned first (one each), else to yourself."""
     ctx.require_group()
-    mentioned, text = split_assignees(args["text"])
+    mentioned, text = leading_users(args["text"])
     if not text:
         raise CommandError("followups.no_text", usage=FOLLOWUP.default)
     if len(mentioned) > MAX_ASSIGNEES:

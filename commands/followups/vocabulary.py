@@ -120,23 +120,6 @@ class FollowupText(Text):
         super().__init__(MAX_TEXT)
 
 
-def split_assignees(text: str) -> tuple[list[str], str]:
-    """The users mentioned at the start of a new follow-up's text, and the rest of it:
-    `@bob:x @carol:x Call KidiTap` is for Bob and Carol; `moi`/`me` is the sender (None)."""
-    assignees: list[str] = []
-    words = text.split(" ")
-    while words:
-        word = words[0].strip().rstrip(",;:")
-        if USER_ID.fullmatch(word):
-            assignees.append(word)
-        elif fold(word) in ("moi", "me") and len(words) > 1:
-            assignees.append("")
-        elif word or not assignees:
-            break
-        words.pop(0)
-    return list(dict.fromkeys(assignees)), " ".join(words).strip()
-
-
 O_DUE = Opt(
     "due",
     DueDate(),

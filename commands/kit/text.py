@@ -142,3 +142,20 @@ def tokenize(text: str) -> list[Token]:
         tokens.append(Token(value, text[start:i], key=key, space=space))
         space_start = i
     return tokens
+
+
+def leading_users(text: str) -> tuple[list[str], str]:
+    """The users mentioned at the start of a text, and the rest of it: `@bob:x @carol:x
+    Call KidiTap` is for Bob and Carol; `moi`/`me` is the sender (an empty string)."""
+    users: list[str] = []
+    words = text.split(" ")
+    while words:
+        word = words[0].strip().rstrip(",;:")
+        if USER_ID.fullmatch(word):
+            users.append(word)
+        elif fold(word) in ("moi", "me") and len(words) > 1:
+            users.append("")
+        elif word or not users:
+            break
+        words.pop(0)
+    return list(dict.fromkeys(users)), " ".join(words).strip()

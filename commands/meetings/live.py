@@ -20,7 +20,7 @@ from commands.kit.context import Context
 from commands.kit.errors import ArgError, CommandError, shorten
 from commands.kit.events import Message, Signal
 from commands.kit.registry import Args
-from commands.kit.text import fold
+from commands.kit.text import fold, leading_users
 from commands.meetings import agenda, minutes, schedule
 from commands.meetings.records import (
     ENDED,
@@ -37,7 +37,7 @@ from commands.meetings.records import (
     same_name,
 )
 from commands.meetings.router import MEETING, router, top_command
-from commands.meetings.vocabulary import O_DUE, O_TITLE, ItemText, split_names, split_users
+from commands.meetings.vocabulary import O_DUE, O_TITLE, ItemText, split_names
 from storage.models import AgendaItem, AgendaStatus, ItemKind, Meeting, MeetingItem
 from storage.repos.core import Ref
 
@@ -366,7 +366,7 @@ async def action(ctx: Context, args: Args) -> None:
     """An action for the members mentioned first (one follow-up each, chased until it
     is done); `moi`/`me` is yourself."""
     meeting = await require_running(ctx)
-    users, text = split_users(_text(args["text"]))
+    users, text = leading_users(_text(args["text"]))
     if not users:
         raise CommandError("meetings.action.no_assignee", usage=top_command("action"))
     if not text:

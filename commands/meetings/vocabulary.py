@@ -8,7 +8,7 @@ from datetime import datetime
 
 from commands.kit.args import ArgType, Choice, Integer, Opt, ParseContext, Text, Word
 from commands.kit.errors import ArgError
-from commands.kit.text import USER_ID, fold, name_text, tokenize
+from commands.kit.text import USER_ID, name_text, tokenize
 from commands.kit.timeparse import parse_datetime
 from commands.meetings.recurrence import Rule, parse_rule
 
@@ -81,23 +81,6 @@ O_EVERY = Opt(
 O_TITLE = Opt("title", Text(300, metavar="title"), fr="titre")
 O_OWNER = Opt("owner", Word(MAX_NAME, metavar="someone"), fr="responsable", aliases=("qui", "who"))
 O_DURATION_NAME = "duration"
-
-
-def split_users(text: str) -> tuple[list[str], str]:
-    """The users mentioned at the start of a text, and the rest of it: `@bob:x @carol:x
-    Call KidiTap` is for Bob and Carol; `moi`/`me` is the sender (an empty string)."""
-    users: list[str] = []
-    words = text.split(" ")
-    while words:
-        word = words[0].strip().rstrip(",;:")
-        if USER_ID.fullmatch(word):
-            users.append(word)
-        elif fold(word) in ("moi", "me") and len(words) > 1:
-            users.append("")
-        elif word or not users:
-            break
-        words.pop(0)
-    return list(dict.fromkeys(users)), " ".join(words).strip()
 
 
 def trailing_user(text: str) -> tuple[str | None, str]:

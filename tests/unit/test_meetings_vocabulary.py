@@ -9,9 +9,10 @@ import pytest
 
 from commands.kit.args import ParseContext
 from commands.kit.errors import ArgError
+from commands.kit.text import leading_users
 from commands.meetings.minutes import markdown_escape
 from commands.meetings.schedule import split_when
-from commands.meetings.vocabulary import split_names, split_users, trailing_user
+from commands.meetings.vocabulary import split_names, trailing_user
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # Friday 10:00 in Paris
 PCTX = ParseContext(NOW, "Europe/Paris", "fr")
@@ -48,12 +49,12 @@ def test_too_many_names_are_refused() -> None:
 
 
 def test_users_first_and_owner_last() -> None:
-    assert split_users("@a:x.test @b:x.test Appeler BMO") == (
+    assert leading_users("@a:x.test @b:x.test Appeler BMO") == (
         ["@a:x.test", "@b:x.test"],
         "Appeler BMO",
     )
-    assert split_users("moi Appeler BMO") == ([""], "Appeler BMO")
-    assert split_users("Appeler BMO") == ([], "Appeler BMO")
+    assert leading_users("moi Appeler BMO") == ([""], "Appeler BMO")
+    assert leading_users("Appeler BMO") == ([], "Appeler BMO")
     assert trailing_user("Budget 2027 @bob:x.test") == ("@bob:x.test", "Budget 2027")
     assert trailing_user("Budget 2027") == (None, "Budget 2027")
 
